@@ -1,0 +1,72 @@
+import Foundation
+import KilnCrypto
+
+/// The identity of a recipe: what decides whether an image built from it is still current.
+///
+/// It covers the recipe language version, the fully resolved recipe (after `extends` and parameters;
+/// key order, comments and whitespace in the YAML do not reach it), the bytes and executable bit of
+/// every local file the recipe refers to, and, once a build has resolved them, the concrete bases
+/// (an AMI ID per region, a base image digest), so a new upstream base marks the recipe changed.
+public enum RecipeHash {
+    /// `sha256:<64 hex>` of the recipe. `resolvedBases` maps a label (e.g. `ami:us-east-1`, `oci`) to
+    /// what the base resolved to.
+    public static func compute(_ recipe: ResolvedRecipe, resolvedBases: [String: String] = [:]) throws -> String {
+        var hasher = SHA256()
+        hasher.update("kiln-recipe\nformat \(recipeFormatVersion)\n")
+        hasher.update(try canonicalJSON(recipe))
+        hasher.update("\n")
+        for file in try fileEntries(recipe) {
+            hasher.update("file \(file)\n")
+        }
+        for key in resolvedBases.keys.sorted() {
+            hasher.update("base \(key) \(resolvedBases[key] ?? "")\n")
+        }
+        return "sha256:" + hasher.finalize().hex
+    }
+
+    /// The short form used in names: the first 12 hex digits.
+    public static func short(_ hash: String) -> String {
+        String(hash.dropFirst("sha256:".count).prefix(12))
+    }
+
+    /// Deterministic JSON of the resolved recipe: sorted keys, no positions.
+    public static func canonicalJSON(_ recipe: ResolvedRecipe) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(recipe))
+    }
+
+    /// One line per local file: `recipe/relative/path mode sha256`, directories expanded, sorted.
+    static func fileEntries(_ recipe: ResolvedRecipe) throws -> [String] {
+        var entries: [String] = []
+        for file in recipe.localFiles {
+            for (relative, absolute) in try expand(file) {
+                let executable = FileManager.default.isExecutableFile(atPath: absolute)
+                if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: absolute) {
+                    entries.append("\(file.recipe)/\(relative) symlink \(target)")
+                    continue
+                }
+                let digest = try SHA256.hash(fileAt: absolute)
+                entries.append("\(file.recipe)/\(relative) \(executable ? "755" : "644") \(digest.hex)")
+            }
+        }
+        return entries.sorted()
+    }
+
+    /// A file, or every file under a directory, as (recipe-relative path, absolute path), sorted.
+    static func expand(_ file: LocalFile) throws -> [(String, String)] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file.absolutePath, isDirectory: &isDirectory) else {
+            throw RecipeError(SourcePosition(file: file.relativePath, line: 1, column: 1),
+                              "'\(file.relativePath)' disappeared while the recipe was read")
+        }
+        guard isDirectory.boolValue else { return [(file.relativePath, file.absolutePath)] }
+        let children = (FileManager.default.subpaths(atPath: file.absolutePath) ?? []).sorted()
+        return children.compactMap { child in
+            let absolute = (file.absolutePath as NSString).appendingPathComponent(child)
+            var childIsDirectory: ObjCBool = false
+            FileManager.default.fileExists(atPath: absolute, isDirectory: &childIsDirectory)
+            return childIsDirectory.boolValue ? nil : ((file.relativePath as NSString).appendingPathComponent(child), absolute)
+        }
+    }
+}
