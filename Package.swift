@@ -44,8 +44,7 @@ let package = Package(
         .testTarget(name: "KilnHTTPTests", dependencies: ["KilnHTTP"]),
         .testTarget(name: "KilnCryptoTests", dependencies: ["KilnCrypto"]),
         .testTarget(name: "KilnArchiveTests", dependencies: ["KilnArchive"]),
-        .testTarget(name: "RecipeTests", dependencies: ["Recipe"],
-                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "RecipeTests", dependencies: ["Recipe", "KilnArchive"], exclude: ["Fixtures"]),
         .testTarget(name: "KilnCommandsTests", dependencies: ["KilnCommands", "Recipe"]),
     ],
     swiftLanguageModes: [.v6]

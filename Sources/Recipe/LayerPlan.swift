@@ -106,10 +106,10 @@ public struct LayerPlan: Sendable, Encodable {
         for entry in entries {
             if entry.produces == "layer" {
                 layer += 1
-                out += String(format: "layer %2d  %-5@ %-8@ %@: %@\n", layer, entry.kind as NSString,
-                              entry.method as NSString, entry.step as NSString, entry.summary as NSString)
+                let number = layer < 10 ? " \(layer)" : "\(layer)"
+                out += "layer \(number)  \(pad(entry.kind, 6))\(pad(entry.method, 9))\(entry.step): \(entry.summary)\n"
             } else {
-                out += "config    \(entry.kind)   \(entry.step): \(entry.summary)\n"
+                out += "config    \(pad(entry.kind, 6))\(pad(entry.method, 9))\(entry.step): \(entry.summary)\n"
             }
         }
         for key in config.keys.sorted() {
@@ -119,5 +119,9 @@ public struct LayerPlan: Sendable, Encodable {
             out += "test      \(test.split(separator: "\n").first ?? "")\n"
         }
         return out
+    }
+
+    private func pad(_ s: String, _ width: Int) -> String {
+        s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count)
     }
 }

@@ -328,7 +328,8 @@ extension RecipeFile {
         let absolute = (resolve(path) as NSString).standardizingPath
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory) else {
-            sink.error(position, "'\(path)' does not exist", hint: "paths are relative to \(directory.isEmpty ? "." : directory)")
+            let shown = (source.path as NSString).deletingLastPathComponent
+            sink.error(position, "'\(path)' does not exist", hint: "paths are relative to the recipe's directory (\(shown.isEmpty ? "." : shown))")
             return false
         }
         if isDirectory.boolValue && !directoryAllowed {

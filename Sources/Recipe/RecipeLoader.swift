@@ -139,9 +139,12 @@ public struct RecipeLoader: Sendable {
         let known = directories.flatMap { dir in
             ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }
         }
+        let shownDirectory = (file.source.path as NSString).deletingLastPathComponent
+        let shown = [shownDirectory.isEmpty ? "." : shownDirectory,
+                     shownDirectory.isEmpty ? ".." : (shownDirectory as NSString).appendingPathComponent("..")]
         throw RecipeError(position, "extended recipe '\(name)' not found",
                           hint: Suggest.nearest(name, in: known).map { "did you mean '\($0)'?" }
-                            ?? "looked for \(name).yaml in \(directories.joined(separator: " and "))")
+                            ?? "looked for \(name).yaml in \(shown.joined(separator: " and "))")
     }
 }
 
