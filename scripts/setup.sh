@@ -1,0 +1,40 @@
+#!/bin/bash
+# Installs what kiln needs to build and test on Debian or Ubuntu: the C libraries it links
+# (libcurl, OpenSSL's libcrypto, libarchive) and the tools its tests run. The Swift toolchain
+# (6.0 or newer) comes from swift.org; this script checks for it but cannot install it from apt.
+set -euo pipefail
+
+packages=(
+  pkg-config
+  libcurl4-openssl-dev   # HTTP (KilnHTTP)
+  libssl-dev             # SHA-256 and HMAC (KilnCrypto)
+  libarchive-dev         # tar, gzip, zstd (KilnArchive)
+  zlib1g-dev
+  ca-certificates
+  shellcheck             # the rendered user-data is linted in the tests
+  python3                # loopback test servers
+  tar gzip zstd          # independent readers of what kiln writes
+)
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  "${sudo[@]}" apt-get update -q
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v swift >/dev/null 2>&1; then
+  for dir in /opt/swift/usr/bin /usr/share/swift/usr/bin; do
+    if [ -x "$dir/swift" ]; then export PATH="$dir:$PATH"; fi
+  done
+fi
+if ! command -v swift >/dev/null 2>&1; then
+  echo "setup: no Swift toolchain on PATH; install Swift 6 from https://www.swift.org/install/linux/ and retry" >&2
+  exit 1
+fi
