@@ -6,7 +6,7 @@ import Recipe
 public struct Validate: ContextCommand {
     /// Help and examples.
     public static let configuration = CommandConfiguration(
-        abstract: "Check recipes: syntax, keys, types, composition, parameters, referenced files.",
+        abstract: "Check recipes: YAML, keys, types, composition, parameters, referenced files, shell syntax.",
         discussion: """
         Each problem is printed as FILE:LINE:COL: error: MESSAGE, with a note when kiln can say \
         what to do. Exits 1 when any recipe has a problem.
@@ -58,6 +58,8 @@ public struct Validate: ContextCommand {
         for file in files {
             do {
                 let recipe = try loader.load(file)
+                let syntax = ScriptCheck.syntaxErrors(recipe)
+                if !syntax.isEmpty { throw RecipeError(syntax) }
                 let hash = try RecipeHash.compute(recipe)
                 var targets: [String] = []
                 if recipe.base.ami != nil {

@@ -157,6 +157,8 @@ public struct RunStep: Sendable, Hashable, Encodable {
     public var user: String?
     /// Working directory (default `/`).
     public var workdir: String?
+    /// Where the script's first line is in the recipe, for mapping shell errors back to it.
+    @NotEncoded public var scriptStart: SourcePosition
 }
 
 /// One environment variable set for later steps and in the finished image.
@@ -230,6 +232,8 @@ public struct RecipeTest: Sendable, Hashable, Encodable {
     public var only: Target?
     /// Where the test is declared.
     @NotEncoded public var position: SourcePosition
+    /// Where the command's first line is in the recipe.
+    @NotEncoded public var scriptStart: SourcePosition
 }
 
 /// Who may launch the AMI.

@@ -174,7 +174,7 @@ extension RecipeFile {
         let user = step.check("user", step.string("user"), { !$0.isEmpty && !$0.contains(" ") && !$0.contains("'") },
                               "'user' must be a user name or uid")
         let workdir = step.check("workdir", step.string("workdir"), isAbsolutePath, "'workdir' must be an absolute path")
-        return .run(RunStep(script: script, user: user, workdir: workdir))
+        return .run(RunStep(script: script, user: user, workdir: workdir, scriptStart: contentStart(node)))
     }
 
     private func decodeApt(_ node: Node, _ sink: DiagnosticSink, _ x: Expander) -> StepAction? {
@@ -312,6 +312,17 @@ extension RecipeFile {
         return vars.isEmpty ? nil : .env(vars)
     }
 
+    /// Where a scalar's text begins: the line after the indicator for `|` and `>` blocks.
+    func contentStart(_ node: Node) -> SourcePosition {
+        var position = source.position(node)
+        if case .scalar(let scalar) = node, scalar.style == .literal || scalar.style == .folded {
+            position.line += 1
+            let line = position.line <= source.lines.count ? source.lines[position.line - 1] : ""
+            position.column = line.prefix(while: { $0 == " " }).count + 1
+        }
+        return position
+    }
+
     /// Resolves a recipe-relative path.
     func resolve(_ path: String) -> String {
         path.hasPrefix("/") ? path : (directory as NSString).appendingPathComponent(path)
@@ -351,14 +362,15 @@ extension RecipeFile {
             if case .scalar = item {
                 guard let run = Fields.string(item, "a test", source: source, sink: sink, expander: x) else { continue }
                 body.tests.append(RecipeTest(name: "test-\(index + 1)", recipe: name, run: run, only: nil,
-                                             position: source.position(item)))
+                                             position: source.position(item), scriptStart: contentStart(item)))
                 continue
             }
             guard let f = fields(item, "a test", ["name", "run", "only"], sink, x) else { continue }
             let testName = f.check("name", f.string("name"), isStepName, "test names must be lowercase letters, digits, '-', '_' or '.'")
             guard let run = f.string("run", required: true) else { continue }
             body.tests.append(RecipeTest(name: testName ?? "test-\(index + 1)", recipe: name, run: run,
-                                         only: f.choice("only", Target.self), position: f.position))
+                                         only: f.choice("only", Target.self), position: f.position,
+                                         scriptStart: f.node("run").map(contentStart) ?? f.position))
         }
     }
 

@@ -214,3 +214,33 @@ struct CommandTests {
         #expect(code == 0)
     }
 }
+
+@Suite("validate: shell syntax")
+struct ShellSyntaxTests {
+    @Test("a syntax error in a run script is reported at its line in the recipe")
+    func runScript() throws {
+        let dir = try TempDir()
+        try dir.write("s.yaml", """
+        name: s
+        version: "1"
+        base: {oci: scratch}
+        steps:
+          - name: ok
+            run: echo fine
+          - name: broken
+            run: |
+              echo one
+              if true; then
+                echo two
+              echo three
+        tests:
+          - name: quote
+            run: echo "unterminated
+        """)
+        let (code, io) = kiln(["validate", "s.yaml"], in: dir.path)
+        #expect(code == 1)
+        #expect(io.err.contains("s.yaml:12:7: error: shell syntax error in step 's/broken': syntax error: unexpected end of file"), "\(io.err)")
+        #expect(io.err.contains("s.yaml:15:10: error: shell syntax error in test 's/quote': unexpected EOF while looking for matching"), "\(io.err)")
+        #expect(!io.err.contains("/bin/"))
+    }
+}
