@@ -58,7 +58,12 @@ public struct Plan: ContextCommand {
 
     /// Runs the command.
     public func run(context: CommandContext) throws {
-        let known = try CatalogHashes.read(context.absolute(catalog), shownAs: catalog)
+        let known: Set<String>
+        do {
+            known = try CatalogHashes.read(context.absolute(catalog), shownAs: catalog)
+        } catch let error as RecipeError {
+            throw context.report(error)
+        }
         let loader = RecipeLoader(workingDirectory: context.workingDirectory)
         var rows: [Row] = []
         var failed: [RecipeError] = []
@@ -106,7 +111,8 @@ enum CatalogHashes {
         do {
             return Set(try JSONDecoder().decode(Catalog.self, from: data).images.map(\.hash))
         } catch {
-            throw ValidationError("\(shownAs) is not a valid catalog: \(error). Restore it from git (git checkout -- \(shownAs)).")
+            throw RecipeError(SourcePosition(file: shownAs, line: 1, column: 1), "not a valid catalog: \(error)",
+                              hint: "restore it from git: git checkout -- \(shownAs)")
         }
     }
 }

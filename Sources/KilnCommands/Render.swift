@@ -69,7 +69,7 @@ public struct Render: ContextCommand {
                 let script = try UserDataRenderer.render(
                     resolved, hash: hash,
                     context: InstanceContext(buildID: buildID ?? "render-\(RecipeHash.short(hash))", kilnVersion: Kiln.version))
-                let payload = try UserDataRenderer.payload(script)
+                let payload = try UserDataRenderer.payload(script, recipePath: recipe)
                 if let output {
                     let path = context.absolute(output)
                     guard FileManager.default.createFile(atPath: path, contents: Data(payload.bytes)) else {

@@ -65,7 +65,7 @@ public struct Validate: ContextCommand {
                 if recipe.base.ami != nil {
                     let script = try UserDataRenderer.render(recipe, hash: hash,
                                                              context: InstanceContext(buildID: "validate", kilnVersion: Kiln.version))
-                    _ = try UserDataRenderer.payload(script)
+                    _ = try UserDataRenderer.payload(script, recipePath: file)
                     targets.append("ami")
                 }
                 if recipe.base.oci != nil {

@@ -91,10 +91,15 @@ extension RecipeFile {
                                     { !$0.isEmpty && !$0.contains(" ") && !$0.contains("/") }, "'suite' must be a suite name like bookworm")
                 let mirror = g.check("mirror", g.string("mirror"), isURL, "'mirror' must be an http or https URL") ?? "http://deb.debian.org/debian"
                 let variant = g.check("variant", g.string("variant"), { ["minbase", "buildd", "fakechroot", "-"].contains($0) },
-                                      "'variant' must be minbase, buildd or fakechroot") ?? "minbase"
+                                      "'variant' must be minbase, buildd, fakechroot or '-' (debootstrap's default set)") ?? "minbase"
                 if let suite { body.base.oci = .debootstrap(suite: suite, mirror: mirror, variant: variant) }
             } else if f.has("scratch") {
-                if f.bool("scratch") == true { body.base.oci = .scratch }
+                if let scratch = f.bool("scratch") {
+                    if scratch { body.base.oci = .scratch } else {
+                        sink.error(f.valuePosition("scratch") ?? f.position, "'scratch: false' names no base",
+                                   hint: "remove it, or name a base: image, layout or debootstrap")
+                    }
+                }
             }
             if f.has("ref") && !f.has("layout") {
                 sink.error(f.keyPosition("ref") ?? f.position, "'ref' goes with 'layout'")
@@ -216,7 +221,7 @@ extension RecipeFile {
         guard let k = fields(keyNode, "'key'", ["url", "fingerprint"], sink, x) else { return nil }
         let keyURL = k.check("url", k.string("url", required: true), isURL, "'url' must be an http or https URL")
         let fingerprint = k.check("fingerprint", k.string("fingerprint", required: true).map { $0.replacingOccurrences(of: " ", with: "").uppercased() },
-                                  { $0.count == 40 && $0.allSatisfy(\.isHexDigit) },
+                                  { $0.count == 40 && $0.allSatisfy { isASCIIDigit($0) || ("A"..."F").contains($0) } },
                                   "'fingerprint' must be the key's full 40-hex-digit fingerprint",
                                   hint: "print it with: gpg --show-keys --with-fingerprint KEYFILE")
         guard let name, let url, let suite, let keyURL, let fingerprint else { return nil }
@@ -358,16 +363,27 @@ extension RecipeFile {
             sink.error(source.position(node), "'tests' must be a list of commands, found \(node.kindName)")
             return
         }
+        var seen: [String: Int] = [:]
+        func unique(_ testName: String, _ position: SourcePosition) -> Bool {
+            if let line = seen[testName] {
+                sink.error(position, "test '\(testName)' is defined twice in this recipe", hint: "the first one is at line \(line)")
+                return false
+            }
+            seen[testName] = position.line
+            return true
+        }
         for (index, item) in list.enumerated() {
             if case .scalar = item {
-                guard let run = Fields.string(item, "a test", source: source, sink: sink, expander: x) else { continue }
+                guard let run = Fields.string(item, "a test", source: source, sink: sink, expander: x),
+                      unique("test-\(index + 1)", source.position(item)) else { continue }
                 body.tests.append(RecipeTest(name: "test-\(index + 1)", recipe: name, run: run, only: nil,
                                              position: source.position(item), scriptStart: contentStart(item)))
                 continue
             }
             guard let f = fields(item, "a test", ["name", "run", "only"], sink, x) else { continue }
             let testName = f.check("name", f.string("name"), isStepName, "test names must be lowercase letters, digits, '-', '_' or '.'")
-            guard let run = f.string("run", required: true) else { continue }
+            guard let run = f.string("run", required: true),
+                  unique(testName ?? "test-\(index + 1)", f.valuePosition("name") ?? f.position) else { continue }
             body.tests.append(RecipeTest(name: testName ?? "test-\(index + 1)", recipe: name, run: run,
                                          only: f.choice("only", Target.self), position: f.position,
                                          scriptStart: f.node("run").map(contentStart) ?? f.position))
@@ -399,7 +415,7 @@ extension RecipeFile {
             var sharing = AMISharing()
             sharing.isPublic = g.bool("public")
             if let accounts = g.strings("accounts", allowScalar: true) {
-                for a in accounts where !(a.count == 12 && a.allSatisfy(\.isNumber)) {
+                for a in accounts where !(a.count == 12 && a.allSatisfy(isASCIIDigit)) {
                     sink.error(g.valuePosition("accounts") ?? g.position, "'\(a)' is not a 12-digit AWS account ID",
                                hint: "quote account IDs so YAML keeps leading zeros: \"012345678901\"")
                 }
@@ -486,13 +502,13 @@ func isAptPackage(_ s: String) -> Bool {
 
 func isInstanceType(_ s: String) -> Bool {
     let parts = s.split(separator: ".")
-    return parts.count == 2 && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" } }
+    return parts.count == 2 && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy { isASCIILower($0) || isASCIIDigit($0) || $0 == "-" } }
 }
 
 func isRegion(_ s: String) -> Bool {
     let parts = s.split(separator: "-")
-    return parts.count >= 3 && parts.last.map { $0.allSatisfy(\.isNumber) } == true
-        && parts.dropLast().allSatisfy { !$0.isEmpty && $0.allSatisfy { $0.isLowercase } }
+    return parts.count >= 3 && parts.last.map { !$0.isEmpty && $0.allSatisfy(isASCIIDigit) } == true
+        && parts.dropLast().allSatisfy { !$0.isEmpty && $0.allSatisfy(isASCIILower) }
 }
 
 func isTag(_ s: String) -> Bool {
@@ -523,10 +539,13 @@ func isImageReference(_ s: String) -> Bool {
         last = last[..<colon]
     }
     let path = components.dropFirst(components.count > 1 && (components[0].contains(".") || components[0].contains(":") || components[0] == "localhost") ? 1 : 0).dropLast() + [last]
-    return path.allSatisfy { $0.allSatisfy { ($0.isLowercase && $0.isLetter) || $0.isNumber || "._-".contains($0) } && !$0.isEmpty }
+    return path.allSatisfy { $0.allSatisfy { isASCIILower($0) || isASCIIDigit($0) || "._-".contains($0) } && !$0.isEmpty }
 }
 
 /// A repository reference: an image reference without tag or digest.
 func isRepository(_ s: String) -> Bool {
     isImageReference(s) && !s.contains("@") && !(s.split(separator: "/").last?.contains(":") ?? true)
 }
+
+func isASCIIDigit(_ c: Character) -> Bool { ("0"..."9").contains(c) }
+func isASCIILower(_ c: Character) -> Bool { ("a"..."z").contains(c) }

@@ -113,7 +113,7 @@ func isOctalMode(_ s: String) -> Bool {
 
 func isOwner(_ s: String) -> Bool {
     let parts = s.split(separator: ":", omittingEmptySubsequences: false)
-    return parts.count == 2 && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isNumber) }
+    return parts.count == 2 && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy(isASCIIDigit) }
 }
 
 func isEnvName(_ s: String) -> Bool {

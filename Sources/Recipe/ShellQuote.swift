@@ -9,7 +9,7 @@ enum Shell {
     private static let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:@+,%".unicodeScalars)
 
     /// A double-quoted word in which `$NAME` and `${NAME}` expand (to nothing when unset) and nothing
-    /// else does: the semantics of an `env` value, as of a Dockerfile's ENV.
+    /// else does, and `\$` is a literal `$`: the semantics of an `env` value, as of a Dockerfile's ENV.
     static func quoteExpandingVariables(_ s: String) -> String {
         var out = "\""
         let chars = Array(s.unicodeScalars)
@@ -18,6 +18,11 @@ enum Shell {
         func isName(_ c: Unicode.Scalar) -> Bool { isNameStart(c) || ("0"..."9").contains(c) }
         while i < chars.count {
             let c = chars[i]
+            if c == "\\", i + 1 < chars.count, chars[i + 1] == "$" {
+                out += "\\$"   // `\$` is a literal dollar sign, as in a Dockerfile
+                i += 2
+                continue
+            }
             if c == "$" {
                 if i + 1 < chars.count, isNameStart(chars[i + 1]) {
                     var j = i + 1

@@ -53,8 +53,10 @@ public enum UserDataRenderer {
         w.line("umask 022")
         w.line("export LC_ALL=C.UTF-8 TZ=UTC DEBIAN_FRONTEND=noninteractive")
         w.line("readonly KILN_BUILD_ID=\(Shell.quote(context.buildID))")
-        w.line("readonly KILN_DIR=/var/lib/kiln")
+        w.line("export KILN_DIR=/var/lib/kiln")
+        w.line("readonly KILN_DIR")
         w.line("readonly KILN_LOG=/var/log/kiln-build.log")
+        w.line("readonly KILN_RESULT=/run/kiln-result.json")
         w.line("readonly KILN_TIMEOUT_MINUTES=\(recipe.ami.timeoutMinutes ?? defaultTimeoutMinutes)")
         w.line("KILN_CONSOLE=${KILN_CONSOLE:-/dev/console}")
         w.line("KILN_LOG_URL=\(Shell.quote(context.logURL ?? ""))")
@@ -82,11 +84,8 @@ public enum UserDataRenderer {
             let file = String(format: "$KILN_DIR/steps/%02d.sh", index + 1)
             switch step.action {
             case .env(let vars):
-                calls.append("  kiln_marker \"step-begin \(step.id)\"")
-                for v in vars {
-                    calls.append("  kiln_env \(v.name) \(Shell.quoteExpandingVariables(v.value)) || { kiln_fail \(Shell.quote(step.id)) 1 0; return 1; }")
-                }
-                calls.append("  kiln_marker \"step-end \(step.id) seconds=0\"")
+                let pairs = vars.map { "\($0.name) \(Shell.quoteExpandingVariables($0.value))" }.joined(separator: " ")
+                calls.append("  kiln_env_step \(Shell.quote(step.id)) \(pairs) || return")
                 continue
             case .run(let run):
                 w.heredoc(to: file, body: run.script, tag: String(format: "KILN_STEP_%02d_EOF", index + 1))
@@ -114,17 +113,17 @@ public enum UserDataRenderer {
 
     /// The bytes to send as `UserData`: the script, gzip-compressed when it is over EC2's limit
     /// (cloud-init recognises gzip by its magic bytes). Over the limit even compressed is an error.
-    public static func payload(_ script: String) throws -> (bytes: [UInt8], compressed: Bool) {
+    public static func payload(_ script: String, recipePath: String = "user-data") throws -> (bytes: [UInt8], compressed: Bool) {
         let raw = Array(script.utf8)
         if raw.count <= ec2Limit { return (raw, false) }
         let packed: [UInt8]
         do {
             packed = try Gzip.compress(raw, level: 9)
         } catch {
-            throw RecipeError(SourcePosition(file: "user-data", line: 1, column: 1), "cannot compress the user-data: \(error)")
+            throw RecipeError(SourcePosition(file: recipePath, line: 1, column: 1), "cannot compress the user-data: \(error)")
         }
         guard packed.count <= ec2Limit else {
-            throw RecipeError(SourcePosition(file: "user-data", line: 1, column: 1),
+            throw RecipeError(SourcePosition(file: recipePath, line: 1, column: 1),
                               "the rendered user-data is \(raw.count) bytes, \(packed.count) gzip-compressed: over EC2's \(ec2Limit)-byte limit",
                               hint: "move large 'files' into a 'fetch' step (download them instead of embedding them)")
         }
@@ -159,7 +158,7 @@ public enum UserDataRenderer {
             if let dest = fetch.dest {
                 s.line("kiln_fetch_file \(Shell.quote(fetch.url)) \(fetch.sha256) \(Shell.quote(dest)) \(fetch.mode ?? "0644") \(fetch.owner ?? "0:0")")
             } else if let dir = fetch.extract {
-                s.line("kiln_fetch_extract \(Shell.quote(fetch.url)) \(fetch.sha256) \(Shell.quote(dir)) \(fetch.stripComponents) \(fetch.owner ?? "0:0")")
+                s.line("kiln_fetch_extract \(Shell.quote(fetch.url)) \(fetch.sha256) \(Shell.quote(dir)) \(fetch.stripComponents)" + (fetch.owner.map { " \($0)" } ?? ""))
             }
         case .files(let copies):
             for copy in copies {
@@ -198,7 +197,7 @@ public enum UserDataRenderer {
     /// Markers, the step runner and the result record (run in the main shell).
     static let protocolFunctions = #"""
     kiln_console() {
-      if [ -w "$KILN_CONSOLE" ]; then printf '%s\n' "$*" >"$KILN_CONSOLE" 2>/dev/null || true; fi
+      if [ -w "$KILN_CONSOLE" ]; then printf '%s\n' "$*" >>"$KILN_CONSOLE" 2>/dev/null || true; fi
     }
     kiln_marker() {
       printf '::kiln:: %s\n' "$*"
@@ -233,12 +232,32 @@ public enum UserDataRenderer {
       fi
       kiln_marker "step-end $id seconds=$seconds"
     }
-    # kiln_env NAME VALUE: sets a variable for later steps and for logins on the finished image.
+    # kiln_env NAME VALUE: sets a variable for later steps and for logins on the finished image
+    # (/etc/profile.d for login shells; /etc/environment for PAM sessions, when the value fits its syntax).
     kiln_env() {
       export "$1=$2"
       printf 'export %s=%q\n' "$1" "$2" >>/etc/profile.d/kiln-env.sh
       if [ -f /etc/environment ]; then sed -i "/^$1=/d" /etc/environment; fi
-      printf '%s="%s"\n' "$1" "$2" >>/etc/environment
+      case $2 in
+        *\"* | *\\* | *$'\n'*) echo "kiln: $1 is not written to /etc/environment (its value has quotes, backslashes or newlines)" ;;
+        *) printf '%s="%s"\n' "$1" "$2" >>/etc/environment ;;
+      esac
+    }
+    # kiln_env_step ID NAME VALUE [NAME VALUE]...: an env step, framed and recorded like any other.
+    kiln_env_step() {
+      local id=$1 rc=0
+      shift
+      kiln_marker "step-begin $id"
+      while [ "$#" -ge 2 ]; do
+        kiln_env "$1" "$2" || rc=$?
+        shift 2
+      done
+      KILN_RESULTS+=("{\"id\":\"$id\",\"seconds\":0,\"exit_code\":$rc}")
+      if [ "$rc" -ne 0 ]; then
+        kiln_fail "$id" "$rc" 0
+        return "$rc"
+      fi
+      kiln_marker "step-end $id seconds=0"
     }
     kiln_run() {
       local rc=0 failed='' status=succeeded
@@ -252,7 +271,7 @@ public enum UserDataRenderer {
       local IFS=,
       printf '{"protocol":1,"build_id":"%s","status":"%s","exit_code":%d,"failed_step":%s,"steps":[%s]}\n' \
         "$KILN_BUILD_ID" "$status" "$rc" "$( [ -n "$failed" ] && printf '"%s"' "$failed" || printf null)" \
-        "${KILN_RESULTS[*]}" >"$KILN_DIR/result.json"
+        "${KILN_RESULTS[*]}" >"$KILN_RESULT"
       return "$rc"
     }
 
@@ -274,16 +293,28 @@ public enum UserDataRenderer {
       install -D -m "$4" -o "${5%%:*}" -g "${5##*:}" "$tmp" "$3"
       rm -f "$tmp"
     }
+    # kiln_fetch_extract URL SHA256 DIR STRIP [UID:GID]: tar (any compression tar knows) or zip.
     kiln_fetch_extract() {
-      local tmp
+      local tmp src i
       tmp=$(mktemp -d)
       kiln_download "$1" "$2" "$tmp/archive"
       mkdir -p "$3"
-      case "$1" in
-        *.zip) unzip -q "$tmp/archive" -d "$tmp/x" && cp -a "$tmp/x/." "$3/" ;;
-        *) tar -xf "$tmp/archive" -C "$3" --strip-components="$4" --no-same-owner ;;
-      esac
-      chown -R "$5" "$3"
+      if [ "$(head -c 4 "$tmp/archive" | od -An -tx1 | tr -d ' \n')" = 504b0304 ]; then
+        unzip -q "$tmp/archive" -d "$tmp/x"
+        src=$tmp/x
+        for ((i = 0; i < $4; i++)); do
+          local entries=("$src"/*)
+          if [ "${#entries[@]}" -ne 1 ] || [ ! -d "${entries[0]}" ]; then
+            echo "kiln: cannot strip a path component from $1: it has no single top directory" >&2
+            return 1
+          fi
+          src=${entries[0]}
+        done
+        cp -a "$src/." "$3/"
+      else
+        tar -xf "$tmp/archive" -C "$3" --strip-components="$4" --no-same-owner
+      fi
+      if [ -n "${5:-}" ]; then chown -R "$5" "$3"; fi
       rm -rf "$tmp"
     }
     kiln_apt_repo() {
@@ -329,9 +360,10 @@ public enum UserDataRenderer {
       fi
     }
     # A clean image for students: cloud-init runs again on first boot, no host keys, no machine ID,
-    # no history, caches, temporary files, build log or presigned URLs.
+    # no history, caches, temporary files, build log or presigned URLs. Every command runs (this is
+    # called where errexit does not apply); the checks at the end decide.
     kiln_clean_image() {
-      apt-get clean >/dev/null 2>&1 || true
+      apt-get clean >/dev/null 2>&1
       rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /root/.cache/pip
       rm -rf /tmp/* /tmp/.[!.]* /var/tmp/* /var/tmp/.[!.]*
       rm -f /etc/ssh/ssh_host_*
@@ -340,28 +372,36 @@ public enum UserDataRenderer {
       rm -f /root/.bash_history /home/*/.bash_history
       unset HISTFILE
       if command -v cloud-init >/dev/null 2>&1; then
-        cloud-init clean --logs --seed || true
+        cloud-init clean --logs --seed
       fi
       rm -rf /var/lib/cloud/instances/* /var/lib/cloud/instance /var/lib/cloud/data /var/lib/cloud/sem
       rm -f /var/log/cloud-init.log /var/log/cloud-init-output.log
-      KILN_LOG_URL='' KILN_RESULT_URL=''
+      KILN_LOG_URL=''
+      export KILN_LOG_URL
       rm -rf "$KILN_DIR" "$KILN_LOG"
+      ! compgen -G '/etc/ssh/ssh_host_*' >/dev/null && [ ! -s /etc/machine-id ] && [ ! -e "$KILN_DIR" ]
     }
 
+    # From here on nothing may stop the script before power-off.
     set +e
     kiln_run 2>&1 | kiln_stamp
     kiln_status=${PIPESTATUS[0]}
-    set -e
     kiln_failed=''
     if [ -f "$KILN_DIR/failed-step" ]; then kiln_failed=$(cat "$KILN_DIR/failed-step"); fi
     kiln_upload "$KILN_LOG" "$KILN_LOG_URL"
-    kiln_upload "$KILN_DIR/result.json" "$KILN_RESULT_URL"
+    if [ "$kiln_status" -eq 0 ] && ! kiln_clean_image; then
+      kiln_status=1
+      kiln_failed=kiln/clean-image
+      sed -i 's|"status":"succeeded","exit_code":0,"failed_step":null|"status":"failed","exit_code":1,"failed_step":"kiln/clean-image"|' "$KILN_RESULT"
+    fi
+    kiln_upload "$KILN_RESULT" "$KILN_RESULT_URL"
+    KILN_RESULT_URL=''
     if [ "$kiln_status" -eq 0 ]; then
       kiln_console "::kiln:: result build=$KILN_BUILD_ID status=succeeded exit=0"
-      kiln_clean_image
     else
       kiln_console "::kiln:: result build=$KILN_BUILD_ID status=failed exit=$kiln_status step=${kiln_failed:-none}"
     fi
+    rm -f "$KILN_RESULT"
     sync
     poweroff || shutdown -P now
 

@@ -72,17 +72,19 @@ struct UserDataTests {
         let body = String(script[clean...].prefix(while: { $0 != "}" }))
         for required in ["cloud-init clean --logs --seed", "rm -f /etc/ssh/ssh_host_*", "truncate -s 0 /etc/machine-id",
                          "/var/lib/dbus/machine-id", ".bash_history", "unset HISTFILE", "apt-get clean",
-                         "/var/lib/apt/lists/*", "rm -rf /tmp/*", "/var/tmp/*", "KILN_LOG_URL=''",
-                         "rm -rf \"$KILN_DIR\" \"$KILN_LOG\"", "/var/lib/cloud/instance"] {
+                         "/var/lib/apt/lists/*", "rm -rf /tmp/*", "/var/tmp/*",
+                         "rm -rf \"$KILN_DIR\" \"$KILN_LOG\"", "/var/lib/cloud/instance", "KILN_LOG_URL=''"] {
             #expect(body.contains(required), "clean-up lacks: \(required)")
         }
         // Cleaning happens on success only, after the uploads, and before power-off.
-        let success = try #require(script.range(of: "if [ \"$kiln_status\" -eq 0 ]; then"))
-        let upload = try #require(script.range(of: "kiln_upload \"$KILN_DIR/result.json\" \"$KILN_RESULT_URL\""))
-        let call = try #require(script.range(of: "  kiln_clean_image\n"))
+        let success = try #require(script.range(of: "if [ \"$kiln_status\" -eq 0 ] && ! kiln_clean_image; then"))
+        let logUpload = try #require(script.range(of: "kiln_upload \"$KILN_LOG\" \"$KILN_LOG_URL\""))
+        let resultUpload = try #require(script.range(of: "kiln_upload \"$KILN_RESULT\" \"$KILN_RESULT_URL\""))
         let off = try #require(script.range(of: "poweroff || shutdown -P now"))
-        #expect(upload.lowerBound < success.lowerBound)
-        #expect(success.lowerBound < call.lowerBound && call.lowerBound < off.lowerBound)
+        // The log goes up first (cleaning deletes it), the result after cleaning (which can fail the build).
+        #expect(logUpload.lowerBound < success.lowerBound)
+        #expect(success.lowerBound < resultUpload.lowerBound && resultUpload.lowerBound < off.lowerBound)
+        #expect(script.contains("if [ \"$kiln_status\" -eq 0 ] && ! kiln_clean_image; then"))
     }
 
     @Test("presigned URLs are quoted, and never echoed into the log")

@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+internal import CArchive
+
+/// The one error type of KilnArchive: the failing call, libarchive's or the system's message, and what to do.
+public struct KilnArchiveError: Error, Sendable, CustomStringConvertible {
+    private enum Code: Sendable {
+        /// A libarchive call failed; `message` is archive_error_string.
+        case libarchive(function: String, message: String, subject: String, hint: String)
+        /// A system call on a file failed.
+        case system(function: String, errno: Int32, path: String, hint: String)
+        /// The caller asked for something this module does not do.
+        case invalidArgument(String)
+        /// The data is readable but not what was asked for (e.g. not gzip).
+        case unexpectedData(String)
+    }
+
+    private let code: Code
+
+    private init(_ code: Code) { self.code = code }
+
+    /// A sentence for people: what failed, the library's own message, and what to do.
+    public var description: String {
+        switch code {
+        case let .libarchive(function, message, subject, hint):
+            return "\(function) failed for \(subject): \(message); \(hint)"
+        case let .system(function, err, path, hint):
+            return "\(function)(\"\(path)\") failed: \(String(cString: strerror(err))); \(hint)"
+        case let .invalidArgument(text):
+            return "invalid argument: \(text)"
+        case let .unexpectedData(text):
+            return text
+        }
+    }
+
+    /// libarchive's own error for `archive` after `function` failed.
+    static func libarchive(_ function: String, _ archive: OpaquePointer?, subject: String, hint: String) -> KilnArchiveError {
+        var message = "no message from libarchive"
+        if let archive {
+            let err = archive_errno(archive)
+            let system = err > 0 ? String(cString: strerror(err)) : nil
+            if let text = archive_error_string(archive) {
+                message = String(cString: text)
+                if let system, !message.contains(system) { message += " (\(system))" }
+            } else if let system {
+                message = system
+            }
+        }
+        return .init(.libarchive(function: function, message: message, subject: subject, hint: hint))
+    }
+
+    static func system(_ function: String, errno: Int32, path: String, hint: String) -> KilnArchiveError {
+        .init(.system(function: function, errno: errno, path: path, hint: hint))
+    }
+
+    static func invalidArgument(_ text: String) -> KilnArchiveError { .init(.invalidArgument(text)) }
+
+    static func unexpectedData(_ text: String) -> KilnArchiveError { .init(.unexpectedData(text)) }
+}
+
+/// Throws libarchive's error unless `result` is ARCHIVE_OK or ARCHIVE_WARN.
+func check(_ result: Int32, _ function: String, _ archive: OpaquePointer, subject: String, hint: String) throws {
+    if result < ARCHIVE_WARN {
+        throw KilnArchiveError.libarchive(function, archive, subject: subject, hint: hint)
+    }
+}
