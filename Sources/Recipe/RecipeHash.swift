@@ -65,7 +65,7 @@ public enum RecipeHash {
         return children.compactMap { child in
             let absolute = (file.absolutePath as NSString).appendingPathComponent(child)
             var childIsDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: absolute, isDirectory: &childIsDirectory)
+            _ = FileManager.default.fileExists(atPath: absolute, isDirectory: &childIsDirectory)
             return childIsDirectory.boolValue ? nil : ((file.relativePath as NSString).appendingPathComponent(child), absolute)
         }
     }

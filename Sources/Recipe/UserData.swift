@@ -164,7 +164,7 @@ public enum UserDataRenderer {
             for copy in copies {
                 let local = try localFile(recipe: step.recipe, path: copy.src, in: recipe)
                 var isDirectory: ObjCBool = false
-                FileManager.default.fileExists(atPath: local.absolutePath, isDirectory: &isDirectory)
+                _ = FileManager.default.fileExists(atPath: local.absolutePath, isDirectory: &isDirectory)
                 if isDirectory.boolValue {
                     for (relative, absolute) in try RecipeHash.expand(local) {
                         let inside = String(relative.dropFirst(copy.src.count)).trimmingCharacters(in: ["/"])
