@@ -160,3 +160,55 @@ struct TemplateTests {
         }
     }
 }
+
+@Suite("Bases")
+struct BaseTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var yaml: String
+        var ami: AMIBase?
+        var oci: OCIBase?
+        var testDescription: String { yaml }
+    }
+
+    static let digest = "sha256:" + String(repeating: "ab", count: 32)
+    static let cases: [Case] = [
+        Case(yaml: "{ami: {id: ami-0123456789abcdef0}}", ami: .id("ami-0123456789abcdef0")),
+        Case(yaml: "{ami: {id: ami-01234567}}", ami: .id("ami-01234567")),
+        Case(yaml: "{ami: {ssm: /aws/service/x}}", ami: .ssm("/aws/service/x")),
+        Case(yaml: "{ami: {name: 'ubuntu/*', owners: '099720109477'}}", ami: .filter(name: "ubuntu/*", owners: ["099720109477"])),
+        Case(yaml: "{ami: {name: 'al2023-*', owners: [amazon, '123456789012']}}", ami: .filter(name: "al2023-*", owners: ["amazon", "123456789012"])),
+        Case(yaml: "{oci: scratch}", oci: .scratch),
+        Case(yaml: "{oci: {scratch: true}}", oci: .scratch),
+        Case(yaml: "{oci: {image: 'public.ecr.aws/ubuntu/ubuntu:24.04'}}", oci: .image("public.ecr.aws/ubuntu/ubuntu:24.04")),
+        Case(yaml: "{oci: {image: 'ubuntu@\(digest)'}}", oci: .image("ubuntu@\(digest)")),
+        Case(yaml: "{oci: {image: 'localhost:5000/a/b:1@\(digest)'}}", oci: .image("localhost:5000/a/b:1@\(digest)")),
+        Case(yaml: "{oci: {debootstrap: {suite: bookworm}}}", oci: .debootstrap(suite: "bookworm", mirror: "http://deb.debian.org/debian", variant: "minbase")),
+        Case(yaml: "{oci: {debootstrap: {suite: noble, mirror: 'http://archive.ubuntu.com/ubuntu', variant: buildd}}}",
+             oci: .debootstrap(suite: "noble", mirror: "http://archive.ubuntu.com/ubuntu", variant: "buildd")),
+        Case(yaml: "{oci: {layout: layout, ref: v1}}", oci: .layout(path: "layout", reference: "v1")),
+    ]
+
+    @Test("every base form is read", arguments: cases)
+    func forms(_ c: Case) throws {
+        let dir = try TempDir()
+        try dir.write("layout/index.json", "{\"schemaVersion\": 2, \"manifests\": []}")
+        let recipe = try RecipeLoader().load(try dir.write("r.yaml", "name: r\nversion: \"1\"\nbase: \(c.yaml)\n"))
+        #expect(recipe.base.ami == c.ami)
+        #expect(recipe.base.oci == c.oci)
+    }
+
+    @Test("only digest-pinned images count as pinned")
+    func pinned() {
+        #expect(!OCIBase.image("ubuntu:24.04").isPinned)
+        #expect(OCIBase.image("ubuntu@\(Self.digest)").isPinned)
+        #expect(OCIBase.scratch.isPinned)
+    }
+
+    @Test("a layout that is not an OCI layout is an error at its line")
+    func badLayout() throws {
+        let dir = try TempDir()
+        let error = try #require(loadError(try dir.write("r.yaml", "name: r\nversion: \"1\"\nbase:\n  oci: {layout: nowhere}\n")))
+        #expect(error.diagnostics[0].position.line == 4)
+        #expect(error.diagnostics[0].message.contains("not an OCI image layout"))
+    }
+}
