@@ -236,11 +236,11 @@ public enum UserDataRenderer {
     # (/etc/profile.d for login shells; /etc/environment for PAM sessions, when the value fits its syntax).
     kiln_env() {
       export "$1=$2"
-      printf 'export %s=%q\n' "$1" "$2" >>/etc/profile.d/kiln-env.sh
-      if [ -f /etc/environment ]; then sed -i "/^$1=/d" /etc/environment; fi
+      printf 'export %s=%q\n' "$1" "$2" >>/etc/profile.d/kiln-env.sh || return
+      if [ -f /etc/environment ]; then sed -i "/^$1=/d" /etc/environment || return; fi
       case $2 in
         *\"* | *\\* | *$'\n'*) echo "kiln: $1 is not written to /etc/environment (its value has quotes, backslashes or newlines)" ;;
-        *) printf '%s="%s"\n' "$1" "$2" >>/etc/environment ;;
+        *) printf '%s="%s"\n' "$1" "$2" >>/etc/environment || return ;;
       esac
     }
     # kiln_env_step ID NAME VALUE [NAME VALUE]...: an env step, framed and recorded like any other.
@@ -261,7 +261,7 @@ public enum UserDataRenderer {
     }
     kiln_run() {
       local rc=0 failed='' status=succeeded
-      rm -f "$KILN_DIR/failed-step" /etc/profile.d/kiln-env.sh
+      rm -f "$KILN_DIR/failed-step"
       kiln_marker "build-begin $KILN_BUILD_ID"
       kiln_main || rc=$?
       if [ "$rc" -ne 0 ]; then
@@ -299,6 +299,7 @@ public enum UserDataRenderer {
       tmp=$(mktemp -d)
       kiln_download "$1" "$2" "$tmp/archive"
       mkdir -p "$3"
+      shopt -s dotglob nullglob
       if [ "$(head -c 4 "$tmp/archive" | od -An -tx1 | tr -d ' \n')" = 504b0304 ]; then
         unzip -q "$tmp/archive" -d "$tmp/x"
         src=$tmp/x
@@ -379,7 +380,14 @@ public enum UserDataRenderer {
       KILN_LOG_URL=''
       export KILN_LOG_URL
       rm -rf "$KILN_DIR" "$KILN_LOG"
-      ! compgen -G '/etc/ssh/ssh_host_*' >/dev/null && [ ! -s /etc/machine-id ] && [ ! -e "$KILN_DIR" ]
+      local problems=''
+      if compgen -G '/etc/ssh/ssh_host_*' >/dev/null; then problems+=' ssh-host-keys'; fi
+      if [ -s /etc/machine-id ]; then problems+=' machine-id'; fi
+      if [ -e "$KILN_DIR" ]; then problems+=' kiln-dir'; fi
+      if [ -n "$problems" ]; then
+        kiln_console "::kiln:: clean-failed remaining:$problems"
+        return 1
+      fi
     }
 
     # From here on nothing may stop the script before power-off.
