@@ -34,6 +34,17 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
 
+        // AWS: the SigV4 signer, the credential chain, and the client core (endpoints, protocols,
+        // errors, retries) with one client per service.
+        .target(name: "SigV4", dependencies: ["KilnCrypto"]),
+        .target(name: "AWSCredentials", dependencies: ["SigV4", "KilnHTTP"]),
+        .target(name: "AWSCore", dependencies: ["SigV4", "AWSCredentials", "KilnHTTP", "KilnCrypto"]),
+        .target(name: "EC2", dependencies: ["AWSCore"]),
+        .target(name: "SSM", dependencies: ["AWSCore"]),
+        .target(name: "S3", dependencies: ["AWSCore", "SigV4"]),
+        .target(name: "ECR", dependencies: ["AWSCore"]),
+        .target(name: "STS", dependencies: ["AWSCore", "AWSCredentials"]),
+
         // Commands (one file per subcommand) and the thin executable.
         .target(name: "KilnCommands", dependencies: [
             "Recipe",
@@ -45,6 +56,16 @@ let package = Package(
         .testTarget(name: "KilnCryptoTests", dependencies: ["KilnCrypto"]),
         .testTarget(name: "KilnArchiveTests", dependencies: ["KilnArchive"]),
         .testTarget(name: "RecipeTests", dependencies: ["Recipe", "KilnArchive"], exclude: ["Fixtures"]),
+        .testTarget(name: "SigV4Tests", dependencies: ["SigV4"], exclude: ["Fixtures"]),
+        .testTarget(name: "AWSCredentialsTests", dependencies: ["AWSCredentials"]),
+        .testTarget(name: "AWSCoreTests", dependencies: ["AWSCore", "KilnHTTP", "KilnTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "EC2Tests", dependencies: ["EC2", "KilnTestSupport"]),
+        .testTarget(name: "SSMTests", dependencies: ["SSM", "KilnTestSupport"]),
+        .testTarget(name: "S3Tests", dependencies: ["S3", "KilnTestSupport"]),
+        .testTarget(name: "ECRTests", dependencies: ["ECR", "KilnTestSupport"]),
+        .testTarget(name: "STSTests", dependencies: ["STS", "KilnTestSupport"]),
+        // Helpers shared by the test targets: servers on loopback ports, moto, temporary directories.
+        .target(name: "KilnTestSupport", path: "Tests/KilnTestSupport", exclude: ["fault_proxy.py"]),
         .testTarget(name: "KilnCommandsTests", dependencies: ["KilnCommands", "Recipe"]),
     ],
     swiftLanguageModes: [.v6]

@@ -10,6 +10,8 @@ packages=(
   libssl-dev             # SHA-256 and HMAC (KilnCrypto)
   libarchive-dev         # tar, gzip, zstd (KilnArchive)
   zlib1g-dev
+  libxml2                # FoundationXML (AWS answers are XML)
+  curl                   # presigned URLs are exercised with plain curl
   ca-certificates
   shellcheck             # the rendered user-data is linted in the tests
   python3 python3-pip    # loopback test servers, the schema check
@@ -30,12 +32,15 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# The JSON Schema of recipes is checked against every recipe with Python's jsonschema.
-if ! python3 -c 'import jsonschema, yaml' 2>/dev/null; then
-  echo "setup: installing jsonschema and PyYAML with pip" >&2
-  python3 -m pip install -q jsonschema pyyaml 2>/dev/null \
-    || python3 -m pip install -q --break-system-packages jsonschema pyyaml
+# Python peers of the tests: moto's server (EC2, SSM, S3, ECR, STS, IAM), botocore (the reference
+# SigV4 signer), jsonschema and PyYAML (the recipe schema check).
+if ! python3 -c 'import moto.server, botocore, flask_cors, jsonschema, yaml' 2>/dev/null \
+    || ! command -v moto_server >/dev/null 2>&1; then
+  echo "setup: installing moto[server], botocore, jsonschema and PyYAML with pip" >&2
+  python3 -m pip install -q 'moto[server]' botocore jsonschema pyyaml 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages 'moto[server]' botocore jsonschema pyyaml
 fi
+if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
 
 if ! command -v swift >/dev/null 2>&1; then
   for dir in /opt/swift/usr/bin /usr/share/swift/usr/bin; do

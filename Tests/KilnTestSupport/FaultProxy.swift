@@ -1,0 +1,60 @@
+import Foundation
+
+/// The fault-injecting reverse proxy (fault_proxy.py beside this file) in front of a loopback server.
+public final class FaultProxy: @unchecked Sendable {
+    private let process = Process()
+    /// The proxy's port.
+    public let port: Int
+    private let statsPath: String
+
+    /// Injected faults and forwarded requests so far.
+    public struct Stats: Decodable, Sendable {
+        /// Requests the proxy received.
+        public var requests: Int
+        /// Requests it passed to the upstream server.
+        public var forwarded: Int
+        /// Faults by kind: throttle, error500, drop-before, drop-after.
+        public var faults: [String: Int]
+        /// Requests answered from the ClientToken cache (EC2's idempotency, which moto lacks).
+        public var idempotent_replays: Int
+    }
+
+    /// Starts the proxy in front of `upstream`, faulting `rate` (0…1) of requests, deterministically for a seed.
+    public init(upstream: String, rate: Double, seed: Int = 7) throws {
+        statsPath = NSTemporaryDirectory() + "kiln-fault-proxy-\(UUID().uuidString).json"
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("fault_proxy.py").path
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script, upstream, String(rate), String(seed), statsPath]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var line = Data()
+        while let byte = try pipe.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
+            line += byte
+        }
+        guard let port = Int(String(decoding: line, as: UTF8.self)) else {
+            kill(process.processIdentifier, SIGKILL)
+            throw TestSupportError("the fault proxy did not start (python3 missing?)")
+        }
+        self.port = port
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    public var url: String { "http://127.0.0.1:\(port)" }
+
+    /// What the proxy has done so far.
+    public var stats: Stats {
+        guard let data = FileManager.default.contents(atPath: statsPath),
+              let stats = try? JSONDecoder().decode(Stats.self, from: data) else {
+            return Stats(requests: 0, forwarded: 0, faults: [:], idempotent_replays: 0)
+        }
+        return stats
+    }
+
+    deinit {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: statsPath)
+    }
+}
