@@ -41,9 +41,9 @@ let package = Package(
         .target(name: "AWSCore", dependencies: ["SigV4", "AWSCredentials", "KilnHTTP", "KilnCrypto"]),
         .target(name: "EC2", dependencies: ["AWSCore"]),
         .target(name: "SSM", dependencies: ["AWSCore"]),
-        .target(name: "S3", dependencies: ["AWSCore", "SigV4"]),
+        .target(name: "S3", dependencies: ["AWSCore", "SigV4", "KilnHTTP", "KilnCrypto"]),
         .target(name: "ECR", dependencies: ["AWSCore"]),
-        .target(name: "STS", dependencies: ["AWSCore", "AWSCredentials"]),
+        .target(name: "STS", dependencies: ["AWSCore", "AWSCredentials", "SigV4", "KilnHTTP"]),
 
         // Commands (one file per subcommand) and the thin executable.
         .target(name: "KilnCommands", dependencies: [
@@ -64,6 +64,7 @@ let package = Package(
         .testTarget(name: "S3Tests", dependencies: ["S3", "KilnTestSupport"]),
         .testTarget(name: "ECRTests", dependencies: ["ECR", "KilnTestSupport"]),
         .testTarget(name: "STSTests", dependencies: ["STS", "KilnTestSupport"]),
+        .testTarget(name: "AWSFaultTests", dependencies: ["EC2", "SSM", "S3", "ECR", "KilnTestSupport"]),
         // Helpers shared by the test targets: servers on loopback ports, moto, temporary directories.
         .target(name: "KilnTestSupport", path: "Tests/KilnTestSupport", exclude: ["fault_proxy.py"]),
         .testTarget(name: "KilnCommandsTests", dependencies: ["KilnCommands", "Recipe"]),

@@ -64,10 +64,13 @@ public struct AWSRequest: Sendable {
     public var body: HTTPBody
     /// Sign the payload as `UNSIGNED-PAYLOAD` (large S3 uploads over TLS) instead of hashing it.
     public var unsignedPayload: Bool
+    /// Send without any signature or credentials (STS AssumeRoleWithWebIdentity takes none).
+    public var unsigned: Bool
 
     /// Creates a request.
     public init(operation: String, method: String = "POST", path: String = "/", query: [(String, String)] = [],
-                headers: [(String, String)] = [], body: HTTPBody = .none, unsignedPayload: Bool = false) {
+                headers: [(String, String)] = [], body: HTTPBody = .none, unsignedPayload: Bool = false,
+                unsigned: Bool = false) {
         self.operation = operation
         self.method = method
         self.path = path
@@ -75,6 +78,7 @@ public struct AWSRequest: Sendable {
         self.headers = headers
         self.body = body
         self.unsignedPayload = unsignedPayload
+        self.unsigned = unsigned
     }
 }
 
@@ -134,17 +138,19 @@ public final class AWSClient: @unchecked Sendable {
         var attempt = 0
         while true {
             attempt += 1
-            let credentials: Credentials
-            do {
-                credentials = try config.credentials.credentials()
-            } catch {
-                throw AWSError(service: service, operation: request.operation, code: "NoCredentials",
-                               message: "\(error)", status: 0)
-            }
-            let signer = SigV4Signer(credentials: credentials, region: config.region, service: service)
             var headers = request.headers.map { (name: $0.0, value: $0.1) }
-            let signing = SigningRequest(method: request.method, url: url, headers: headers, payloadHash: payloadHash)
-            headers += signer.signedHeaders(for: signing, date: now)
+            if !request.unsigned {
+                let credentials: Credentials
+                do {
+                    credentials = try config.credentials.credentials()
+                } catch {
+                    throw AWSError(service: service, operation: request.operation, code: "NoCredentials",
+                                   message: "\(error)", status: 0)
+                }
+                let signer = SigV4Signer(credentials: credentials, region: config.region, service: service)
+                let signing = SigningRequest(method: request.method, url: url, headers: headers, payloadHash: payloadHash)
+                headers += signer.signedHeaders(for: signing, date: now)
+            }
             let httpRequest = HTTPRequest(method: request.method, url: url, headers: headers.map { ($0.name, $0.value) },
                                           body: request.body)
             let response: HTTPResponse

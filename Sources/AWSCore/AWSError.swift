@@ -69,7 +69,9 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
     /// Advice for the errors people meet most.
     public var advice: String? {
         switch code {
-        case "ExpiredToken", "ExpiredTokenException", "RequestExpired" where message.lowercased().contains("token"):
+        case "ExpiredToken", "ExpiredTokenException":
+            return "the session token has expired: refresh your credentials (e.g. `aws sso login`, or re-run the step that assumed the role)"
+        case "RequestExpired" where message.lowercased().contains("token"):
             return "the session token has expired: refresh your credentials (e.g. `aws sso login`, or re-run the step that assumed the role)"
         case "UnauthorizedOperation", "AccessDenied", "AccessDeniedException", "UnauthorizedAccess":
             let action = AWSError.missingAction(in: message) ?? "\(service):\(operation)"

@@ -10,12 +10,14 @@ public struct QueryProtocol: Sendable {
     public init(version: String) { self.version = version }
 
     /// Calls `action` with `parameters` and returns the parsed XML answer.
-    public func call(_ client: AWSClient, _ action: String, _ parameters: [(String, String)] = []) throws -> XMLNode {
+    /// `unsigned` sends no signature (STS AssumeRoleWithWebIdentity).
+    public func call(_ client: AWSClient, _ action: String, _ parameters: [(String, String)] = [],
+                     unsigned: Bool = false) throws -> XMLNode {
         let body = ([("Action", action), ("Version", version)] + parameters)
             .map { "\(URIEncodingForm.encode($0.0))=\(URIEncodingForm.encode($0.1))" }.joined(separator: "&")
         let request = AWSRequest(operation: action, method: "POST", path: "/",
                                  headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
-                                 body: .bytes(Array(body.utf8)))
+                                 body: .bytes(Array(body.utf8)), unsigned: unsigned)
         let response = try client.send(request, parseError: QueryProtocol.parseError)
         guard let xml = XMLNode.parse(response.body) else {
             throw AWSError(service: client.service, operation: action, code: "InvalidResponse",

@@ -55,7 +55,7 @@ public struct STSClient: Sendable {
         if let durationSeconds { parameters.append(("DurationSeconds", String(durationSeconds))) }
         if let providerId { parameters.append(("ProviderId", providerId)) }
         if let policy { parameters.append(("Policy", policy)) }
-        let result = try STSClient.result(of: callUnsigned(action, parameters), action: action, service: client.service)
+        let result = try STSClient.result(of: query.call(client, action, parameters, unsigned: true), action: action, service: client.service)
         return AssumeRoleWithWebIdentityResult(
             credentials: try credentials(in: result, action: action, source: "sts web identity \(roleARN)"),
             assumedRoleUser: STSClient.assumedRoleUser(in: result),

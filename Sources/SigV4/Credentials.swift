@@ -3,7 +3,7 @@ import Foundation
 /// AWS credentials: an access key pair and, for temporary credentials, a session token and expiry.
 ///
 /// `description` never shows the secret or the token, so credentials can be logged by mistake safely.
-public struct Credentials: Sendable, Equatable, CustomStringConvertible {
+public struct Credentials: Sendable, Equatable, CustomStringConvertible, CustomReflectable {
     /// The access key ID (`AKIA…` or `ASIA…`).
     public var accessKeyID: String
     /// The secret access key.
@@ -28,5 +28,12 @@ public struct Credentials: Sendable, Equatable, CustomStringConvertible {
     /// The key ID and source only; never the secret or the token.
     public var description: String {
         "Credentials(\(accessKeyID), from \(source)\(expiration.map { ", expiring \($0)" } ?? ""))"
+    }
+
+    /// What `dump` and debuggers show: the key ID, source and expiry; never the secret or the token.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["accessKeyID": accessKeyID, "secretAccessKey": "<redacted>",
+                                "sessionToken": sessionToken == nil ? "nil" : "<redacted>",
+                                "expiration": expiration as Any, "source": source])
     }
 }

@@ -19,12 +19,14 @@ public final class FaultProxy: @unchecked Sendable {
         public var idempotent_replays: Int
     }
 
-    /// Starts the proxy in front of `upstream`, faulting `rate` (0…1) of requests, deterministically for a seed.
-    public init(upstream: String, rate: Double, seed: Int = 7) throws {
+    /// Starts the proxy in front of `upstream`, faulting `rate` (0…1) of requests, deterministically for a
+    /// seed; the first answer to each of `loseFirstAnswerOf` (operation names) is always lost after forwarding.
+    public init(upstream: String, rate: Double, seed: Int = 7, loseFirstAnswerOf: [String] = []) throws {
         statsPath = NSTemporaryDirectory() + "kiln-fault-proxy-\(UUID().uuidString).json"
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("fault_proxy.py").path
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, upstream, String(rate), String(seed), statsPath]
+        process.arguments = ["python3", script, upstream, String(rate), String(seed), statsPath,
+                             loseFirstAnswerOf.joined(separator: ",")]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice

@@ -7,7 +7,9 @@ moto records RunInstances' and CopyImage's ClientToken but does not deduplicate 
 (https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html): the proxy adds that
 documented behaviour — a repeated token gets the first answer, the request is not carried out twice.
 
-argv: UPSTREAM_URL FAULT_RATE SEED STATS_PATH. Prints its port. Loopback only."""
+argv: UPSTREAM_URL FAULT_RATE SEED STATS_PATH [OPERATIONS]. OPERATIONS, comma-separated, are
+operations (Query Action or JSON target suffix) whose first answer is always lost after forwarding,
+so that the lost-answer case is certain to be exercised. Prints its port. Loopback only."""
 import http.client
 import http.server
 import json
@@ -20,6 +22,7 @@ upstream = urllib.parse.urlparse(sys.argv[1])
 rate = float(sys.argv[2])
 rng = random.Random(int(sys.argv[3]))
 stats_path = sys.argv[4]
+lose_first = set(filter(None, (sys.argv[5] if len(sys.argv) > 5 else "").split(",")))
 lock = threading.Lock()
 stats = {"requests": 0, "forwarded": 0, "faults": {}, "idempotent_replays": 0}
 tokens = {}
@@ -47,10 +50,15 @@ class Proxy(http.server.BaseHTTPRequestHandler):
     def handle_any(self):
         length = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(length) if length else b""
+        form = urllib.parse.parse_qs(body.decode("utf-8", "replace")) if self.command == "POST" else {}
+        operation = form.get("Action", [""])[0] or self.headers.get("X-Amz-Target", "").split(".")[-1]
         with lock:
             stats["requests"] += 1
             roll = rng.random()
             kind = rng.choice(["throttle", "error500", "drop-before", "drop-after"]) if roll < rate else None
+            if operation in lose_first:
+                lose_first.discard(operation)
+                kind = "drop-after"
         if kind == "throttle":
             status, ctype, text = throttle(self.headers)
             return self.answer(status, {"Content-Type": ctype}, text.encode(), kind)
@@ -60,7 +68,6 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             record(kind)
             self.close_connection = True
             return
-        form = urllib.parse.parse_qs(body.decode("utf-8", "replace")) if self.command == "POST" else {}
         token_key = None
         if form.get("Action", [""])[0] in ("RunInstances", "CopyImage") and form.get("ClientToken"):
             token_key = (form["Action"][0], form["ClientToken"][0])
@@ -92,6 +99,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         self.answer(response.status, headers, payload, None, head=head)
 
     def answer(self, status, headers, payload, kind, head=False):
+        head = head or self.command == "HEAD"   # a HEAD answer never carries a body
         if kind:
             record(kind)
         self.send_response(status)
