@@ -66,7 +66,8 @@ let package = Package(
         .testTarget(name: "STSTests", dependencies: ["STS", "KilnTestSupport"]),
         .testTarget(name: "AWSFaultTests", dependencies: ["EC2", "SSM", "S3", "ECR", "KilnTestSupport"]),
         // Helpers shared by the test targets: servers on loopback ports, moto, temporary directories.
-        .target(name: "KilnTestSupport", path: "Tests/KilnTestSupport", exclude: ["fault_proxy.py"]),
+        .target(name: "KilnTestSupport", dependencies: ["AWSCore", "AWSCredentials", "SigV4"],
+                path: "Tests/KilnTestSupport", exclude: ["fault_proxy.py"]),
         .testTarget(name: "KilnCommandsTests", dependencies: ["KilnCommands", "Recipe"]),
     ],
     swiftLanguageModes: [.v6]

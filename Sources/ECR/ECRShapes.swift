@@ -56,17 +56,6 @@ public struct ImageTagMutability: RawRepresentable, Hashable, Sendable, Codable 
     public static let mutable = ImageTagMutability(rawValue: "MUTABLE")
     /// A pushed tag can never point at another image (`IMMUTABLE`).
     public static let immutable = ImageTagMutability(rawValue: "IMMUTABLE")
-
-    /// Decodes the bare string.
-    public init(from decoder: any Decoder) throws {
-        rawValue = try decoder.singleValueContainer().decode(String.self)
-    }
-
-    /// Encodes the bare string.
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 }
 
 /// A repository's scan-on-push setting (`ImageScanningConfiguration`).

@@ -78,17 +78,6 @@ public struct ParameterType: RawRepresentable, Hashable, Sendable, Codable {
     public static let stringList = ParameterType(rawValue: "StringList")
     /// Encrypted with KMS; its value is a secret.
     public static let secureString = ParameterType(rawValue: "SecureString")
-
-    /// Decodes the bare string.
-    public init(from decoder: any Decoder) throws {
-        rawValue = try decoder.singleValueContainer().decode(String.self)
-    }
-
-    /// Encodes the bare string.
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 }
 
 /// A parameter's data type (`DataType`): `text`, or `aws:ec2:image` (AWS checks the value is an AMI ID
@@ -102,17 +91,6 @@ public struct ParameterDataType: RawRepresentable, Hashable, Sendable, Codable {
     public static let text = ParameterDataType(rawValue: "text")
     /// An AMI ID.
     public static let ec2Image = ParameterDataType(rawValue: "aws:ec2:image")
-
-    /// Decodes the bare string.
-    public init(from decoder: any Decoder) throws {
-        rawValue = try decoder.singleValueContainer().decode(String.self)
-    }
-
-    /// Encodes the bare string.
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 }
 
 /// A resource tag (`Tag`: `Key`, `Value`).

@@ -5,7 +5,7 @@ import KilnTestSupport
 import AWSCredentials
 import SigV4
 
-/// A fixed credentials provider for tests.
+/// A fixed credentials provider for tests (moto's test keys unless told otherwise).
 struct StaticCredentials: CredentialProvider {
     var value = Credentials(accessKeyID: MotoServer.accessKeyID, secretAccessKey: MotoServer.secretAccessKey)
     func credentials() throws -> Credentials { value }

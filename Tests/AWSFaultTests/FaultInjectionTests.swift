@@ -9,12 +9,6 @@ import SSM
 import S3
 import ECR
 
-struct MotoKeys: CredentialProvider {
-    func credentials() throws -> Credentials {
-        Credentials(accessKeyID: MotoServer.accessKeyID, secretAccessKey: MotoServer.secretAccessKey)
-    }
-}
-
 /// What a sequence of calls leaves behind, without the IDs the services chose.
 struct FinalState: Equatable, CustomStringConvertible {
     var instancesByToken: [String: Int]
@@ -31,7 +25,7 @@ struct FinalState: Equatable, CustomStringConvertible {
 /// A realistic slice of a build: launch (with ClientTokens), tag, publish parameters, upload a log,
 /// make a repository — each call either idempotent by itself or made so the way kiln makes it.
 func runSequence(endpoint: String) throws -> FinalState {
-    let config = AWSConfig(region: "us-east-1", credentials: MotoKeys(), endpointURL: endpoint, maxAttempts: 10, baseDelay: 0.01)
+    let config = AWSConfig(region: "us-east-1", credentials: MotoCredentials(), endpointURL: endpoint, maxAttempts: 10, baseDelay: 0.01)
     let ec2 = try EC2Client(config: config)
     let ssm = try SSMClient(config: config)
     let s3 = try S3Client(config: config)

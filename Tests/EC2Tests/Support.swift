@@ -8,16 +8,9 @@ import SigV4
 import Glibc
 #endif
 
-/// moto's test credentials, handed out as they are.
-struct StaticCredentials: CredentialProvider {
-    func credentials() throws -> Credentials {
-        Credentials(accessKeyID: MotoServer.accessKeyID, secretAccessKey: MotoServer.secretAccessKey)
-    }
-}
-
 /// A client of `endpoint` in `region` that never retries and never sleeps, so failures show at once.
 func makeClient(endpoint: String, region: String = "us-east-1") throws -> EC2Client {
-    try EC2Client(config: AWSConfig(region: region, credentials: StaticCredentials(), endpointURL: endpoint,
+    try EC2Client(config: AWSConfig(region: region, credentials: MotoCredentials(), endpointURL: endpoint,
                                     maxAttempts: 1, sleep: { _ in }))
 }
 
