@@ -127,7 +127,7 @@ struct STSClientTests {
             role_session_name = kiln-session
             region = us-east-1
             """)
-        let environment = ["HOME": home.path, "AWS_PROFILE": "build"]
+        let environment = ["HOME": home.path, "AWS_PROFILE": "build", "AWS_EC2_METADATA_DISABLED": "true"]
         let adapter = STSCallerAdapter(environment: environment, endpointURL: moto.url)
         let chain = CredentialChain(options: CredentialOptions(), environment: environment, sts: adapter)
         let credentials = try chain.credentials()
@@ -144,7 +144,7 @@ struct STSClientTests {
     @Test func credentialChainUsesWebIdentityThroughTheAdapter() throws {
         let directory = try TempDirectory()
         let tokenFile = try directory.write("token", "eyJ.web.identity\n")
-        let environment = ["HOME": directory.path, "AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile,
+        let environment = ["HOME": directory.path, "AWS_EC2_METADATA_DISABLED": "true", "AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile,
                            "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/kiln-oidc", "AWS_ROLE_SESSION_NAME": "gha-run",
                            "AWS_REGION": "us-east-1"]
         let chain = CredentialChain(options: CredentialOptions(), environment: environment,
