@@ -45,9 +45,14 @@ let package = Package(
         .target(name: "ECR", dependencies: ["AWSCore"]),
         .target(name: "STS", dependencies: ["AWSCore", "AWSCredentials", "SigV4", "KilnHTTP"]),
 
+        // Pipelines: typed steps with cleanup and a journal; the AMI build.
+        .target(name: "Pipeline"),
+        .target(name: "AMIPipeline", dependencies: ["Pipeline", "Recipe", "EC2", "SSM", "S3", "STS", "AWSCore",
+                                                   "AWSCredentials", "KilnArchive"]),
+
         // Commands (one file per subcommand) and the thin executable.
         .target(name: "KilnCommands", dependencies: [
-            "Recipe",
+            "Recipe", "AMIPipeline", "Pipeline", "AWSCore", "AWSCredentials", "STS", "EC2",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "kiln", dependencies: ["KilnCommands"]),
@@ -65,6 +70,8 @@ let package = Package(
         .testTarget(name: "ECRTests", dependencies: ["ECR", "KilnTestSupport"]),
         .testTarget(name: "STSTests", dependencies: ["STS", "KilnTestSupport"]),
         .testTarget(name: "AWSFaultTests", dependencies: ["EC2", "SSM", "S3", "ECR", "KilnTestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "KilnTestSupport"]),
+        .testTarget(name: "AMIPipelineTests", dependencies: ["AMIPipeline", "KilnTestSupport"]),
         // Helpers shared by the test targets: servers on loopback ports, moto, temporary directories.
         .target(name: "KilnTestSupport", dependencies: ["AWSCore", "AWSCredentials", "SigV4"],
                 path: "Tests/KilnTestSupport", exclude: ["fault_proxy.py"]),

@@ -16,6 +16,7 @@ packages=(
   shellcheck             # the rendered user-data is linted in the tests
   python3 python3-pip    # loopback test servers, the schema check
   util-linux             # unshare: the user-data is played in an overlay chroot
+  bubblewrap             # the instance simulator plays AMI build instances in a sandbox
   tar gzip zstd          # independent readers of what kiln writes
 )
 

@@ -17,9 +17,11 @@ public struct Kiln: ParsableCommand {
           kiln validate recipes/
           kiln render --target ami recipes/examples/tools.yaml
           kiln plan --json
+          kiln build --target ami recipes/examples/tools.yaml
+          kiln sweep --dry-run
         """,
         version: version,
-        subcommands: [Validate.self, Render.self, Plan.self]
+        subcommands: [Validate.self, Render.self, Plan.self, Build.self, Sweep.self]
     )
 
     /// Creates the command (argument parsing fills it in).

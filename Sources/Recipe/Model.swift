@@ -246,6 +246,15 @@ public struct AMISharing: Sendable, Hashable, Encodable {
     public var organizations: [String]?
     /// Organizational unit ARNs.
     public var organizationalUnits: [String]?
+
+    /// Creates a sharing setting (nothing shared by default).
+    public init(isPublic: Bool? = nil, accounts: [String]? = nil, organizations: [String]? = nil,
+                organizationalUnits: [String]? = nil) {
+        self.isPublic = isPublic
+        self.accounts = accounts
+        self.organizations = organizations
+        self.organizationalUnits = organizationalUnits
+    }
 }
 
 /// An extra EBS volume attached to instances launched from the AMI and mounted at a path.

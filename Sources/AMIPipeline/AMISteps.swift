@@ -1,0 +1,458 @@
+import Foundation
+import AWSCore
+import EC2
+import KilnArchive
+import Pipeline
+import protocol Pipeline.Step
+import Recipe
+import S3
+import SSM
+
+// The typed stages of an AMI build. Each step's output carries what later steps need; a step that
+// creates something journals it before and after the create call, and its cleanup removes it (and
+// confirms it gone) unless the build succeeded and the thing is a product (the AMIs).
+
+/// The base AMI is known.
+public struct Based: Sendable {
+    public var input: BuildInput
+    public var baseAMI: String
+}
+
+/// The instance's reporting channel and user-data are ready.
+public struct Prepared: Sendable {
+    public var based: Based
+    public var bucket: String
+    public var logKey: String
+    public var resultKey: String
+    public var userData: [UInt8]
+    public var expiresAt: Date
+    public var tags: [EC2.Tag]
+}
+
+/// The temporary security group exists.
+public struct Secured: Sendable {
+    public var prepared: Prepared
+    public var groupID: String
+}
+
+/// The build instance is running.
+public struct Launched: Sendable {
+    public var secured: Secured
+    public var instanceID: String
+    public var instanceType: String
+    public var spot: Bool
+}
+
+/// The instance reported success and stopped.
+public struct Reported: Sendable {
+    public var launched: Launched
+    public var result: InstanceResult
+}
+
+/// The AMI exists and is available in the build region.
+public struct Imaged: Sendable {
+    public var reported: Reported
+    public var imageID: String
+    public var name: String
+}
+
+/// The AMIs of every region.
+public struct Copied: Sendable {
+    public var imaged: Imaged
+    public var amis: [String: String]
+}
+
+/// The end of the pipeline.
+public struct Finished: Sendable {
+    public var copied: Copied
+}
+
+extension Imaged {
+    var recipe: ResolvedRecipe { reported.launched.secured.prepared.based.input.recipe }
+    var tags: [EC2.Tag] { reported.launched.secured.prepared.tags }
+}
+
+/// Resolves the recipe's AMI base: an ID, an SSM parameter, or the newest image matching a name and owners.
+struct ResolveBase: Step {
+    let builder: AMIBuilder
+    var name: String { "resolve base AMI" }
+
+    func run(_ input: BuildInput, _ context: PipelineContext) throws -> Based {
+        guard let base = input.recipe.base.ami else {
+            throw AMIBuildError("recipe '\(input.recipe.name)' has no AMI base: add base: {ami: …}")
+        }
+        let ami: String
+        switch base {
+        case .id(let id):
+            ami = id
+        case .ssm(let path):
+            ami = try builder.clients.ssm.getParameter(name: path).value
+        case .filter(let name, let owners):
+            let images = try builder.clients.ec2.describeImages(owners: owners, filters: [
+                EC2.Filter(name: "name", values: [name]), EC2.Filter(name: "state", values: ["available"]),
+                EC2.Filter(name: "architecture", values: [input.recipe.arch.ec2Name]),
+            ])
+            guard let newest = images.max(by: { ($0.creationDate ?? .distantPast) < ($1.creationDate ?? .distantPast) }) else {
+                throw AMIBuildError("no available image named '\(name)' owned by \(owners.joined(separator: ", ")) in \(builder.clients.region)")
+            }
+            ami = newest.imageID
+        }
+        context.progress.note("base AMI: \(ami)")
+        return Based(input: input, baseAMI: ami)
+    }
+}
+
+/// Makes sure the log bucket exists (with an expiry rule), presigns the log and result uploads, and
+/// renders the user-data for this build.
+struct PrepareReporting: Step {
+    let builder: AMIBuilder
+    var name: String { "prepare reporting" }
+
+    func run(_ based: Based, _ context: PipelineContext) throws -> Prepared {
+        let recipe = based.input.recipe
+        let options = builder.options
+        let bucket: String
+        if let named = options.bucket {
+            bucket = named
+        } else {
+            let account = try builder.clients.sts.getCallerIdentity().account
+            bucket = "kiln-builds-\(account)-\(builder.clients.region)"
+        }
+        try builder.clients.s3.createBucket(bucket)
+        try builder.clients.s3.putBucketLifecycleConfiguration(bucket: bucket, rules: [
+            LifecycleRule(id: "kiln-build-logs", prefix: "builds/", expirationDays: options.logRetentionDays),
+        ])
+        let prefix = "builds/\(recipe.name)/\(options.buildID)"
+        let timeout = TimeInterval((recipe.ami.timeoutMinutes ?? UserDataRenderer.defaultTimeoutMinutes) * 60)
+        let expires = Int(timeout + options.reportGrace + 3600)
+        let logURL = try builder.clients.s3.presignedURL(method: "PUT", bucket: bucket, key: "\(prefix)/build.log", expires: expires)
+        let resultURL = try builder.clients.s3.presignedURL(method: "PUT", bucket: bucket, key: "\(prefix)/result.json", expires: expires)
+        let script = try UserDataRenderer.render(recipe, hash: based.input.hash, context: InstanceContext(
+            buildID: options.buildID, logURL: logURL, resultURL: resultURL, kilnVersion: options.kilnVersion))
+        let payload = try UserDataRenderer.payload(script, recipePath: recipe.path)
+        if payload.compressed { context.progress.note("user-data: \(script.utf8.count) bytes, sent gzip-compressed (\(payload.bytes.count))") }
+        let expiresAt = context.clock().addingTimeInterval(timeout + options.reportGrace)
+        return Prepared(based: based, bucket: bucket, logKey: "\(prefix)/build.log", resultKey: "\(prefix)/result.json",
+                        userData: payload.bytes, expiresAt: expiresAt,
+                        tags: builder.tags(recipe, hash: based.input.hash, expiresAt: expiresAt))
+    }
+}
+
+/// A temporary security group with no inbound rule (nothing listens; the instance only reaches out).
+struct CreateSecurityGroup: Step {
+    let builder: AMIBuilder
+    var name: String { "create security group" }
+
+    func run(_ prepared: Prepared, _ context: PipelineContext) throws -> Secured {
+        let ec2 = builder.clients.ec2
+        let vpc = try ec2.describeVpcs(filters: [EC2.Filter(name: "isDefault", values: ["true"])]).first?.vpcID
+        let groupName = "kiln-\(builder.options.buildID)"
+        let entry = try context.journal.creating(kind: "security-group", region: builder.clients.region, token: groupName, step: name)
+        let result: CreateSecurityGroupResult
+        do {
+            result = try ec2.createSecurityGroup(groupName: groupName, description: "kiln build \(builder.options.buildID): no inbound access",
+                                                 vpcID: vpc, tagSpecifications: [TagSpecification(resourceType: "security-group", tags: prepared.tags)])
+        } catch let error as AWSError where error.code == "InvalidGroup.Duplicate" {
+            // A retry after a lost answer: the group exists already.
+            guard let existing = try ec2.describeSecurityGroups(filters: [EC2.Filter(name: "group-name", values: [groupName])]).first else { throw error }
+            result = CreateSecurityGroupResult(groupID: existing.groupID, tags: [])
+        }
+        try context.journal.created(entry, id: result.groupID)
+        return Secured(prepared: prepared, groupID: result.groupID)
+    }
+
+    func cleanup(_ output: Secured?, outcome: PipelineOutcome, _ context: PipelineContext) throws {
+        let ec2 = builder.clients.ec2
+        let groupID: String
+        if let output { groupID = output.groupID } else if let id = context.journal.record.entries.last(where: { $0.kind == "security-group" && $0.id != nil })?.id {
+            groupID = id
+        } else { return }
+        context.progress.cleaning("delete security group \(groupID)")
+        try Cleanup.until(gone: "security group \(groupID)", context: context, delete: {
+            do { try ec2.deleteSecurityGroup(groupID: groupID) } catch let error as AWSError where error.code == "InvalidGroup.NotFound" {}
+        }, isGone: {
+            do { return try ec2.describeSecurityGroups(groupIDs: [groupID]).isEmpty } catch let error as AWSError where error.code == "InvalidGroup.NotFound" { return true }
+        })
+        try context.journal.deleted(kind: "security-group", id: groupID)
+    }
+}
+
+/// Launches the build instance: IMDSv2 only, encrypted gp3 root, stops on shutdown, no key pair, tagged,
+/// idempotent by ClientToken; spot first when asked, then on-demand, through the instance types in order.
+struct LaunchInstance: Step {
+    let builder: AMIBuilder
+    var name: String { "launch instance" }
+
+    static let capacityErrors: Set<String> = [
+        "InsufficientInstanceCapacity", "SpotMaxPriceTooLow", "MaxSpotInstanceCountExceeded", "InsufficientCapacity",
+        "Unsupported", "UnfulfillableCapacity", "InstanceLimitExceeded",
+    ]
+
+    func run(_ secured: Secured, _ context: PipelineContext) throws -> Launched {
+        let prepared = secured.prepared
+        let recipe = prepared.based.input.recipe
+        let types = recipe.ami.instanceTypes ?? [recipe.arch == .arm64 ? "t4g.large" : "t3.large"]
+        let markets = recipe.ami.spot == true ? [true, false] : [false]
+        var lastError: Error?
+        for spot in markets {
+            for type in types {
+                try context.checkCancelled()
+                let token = "kiln-\(builder.options.buildID)-\(spot ? "spot" : "od")-\(type)"
+                let entry = try context.journal.creating(kind: "instance", region: builder.clients.region, token: token, step: name)
+                var volumes = [BlockDeviceMapping(deviceName: "/dev/sda1", ebs: EbsBlockDevice(
+                    deleteOnTermination: true, encrypted: true, volumeSize: recipe.ami.rootVolumeGB ?? 16, volumeType: "gp3"))]
+                if let data = recipe.ami.dataVolume {
+                    volumes.append(BlockDeviceMapping(deviceName: data.device, ebs: EbsBlockDevice(
+                        deleteOnTermination: true, encrypted: true, volumeSize: data.sizeGB, volumeType: "gp3")))
+                }
+                let request = RunInstancesRequest(
+                    imageID: prepared.based.baseAMI, instanceType: type, clientToken: token, userData: prepared.userData,
+                    securityGroupIDs: [secured.groupID], subnetID: recipe.ami.subnetID, blockDeviceMappings: volumes,
+                    instanceInitiatedShutdownBehavior: .stop, metadataOptions: .imdsV2Required,
+                    instanceMarketOptions: spot ? InstanceMarketOptionsRequest() : nil,
+                    tagSpecifications: [TagSpecification(resourceType: "instance", tags: prepared.tags),
+                                        TagSpecification(resourceType: "volume", tags: prepared.tags)])
+                do {
+                    let reservation = try builder.clients.ec2.runInstances(request)
+                    guard let instance = reservation.instances.first else {
+                        throw AMIBuildError("RunInstances returned no instance")
+                    }
+                    try context.journal.created(entry, id: instance.instanceID)
+                    context.progress.note("instance \(instance.instanceID) (\(type), \(spot ? "spot" : "on-demand"))")
+                    return Launched(secured: secured, instanceID: instance.instanceID, instanceType: type, spot: spot)
+                } catch let error as AWSError where LaunchInstance.capacityErrors.contains(error.code) {
+                    context.progress.note("no capacity for \(type) \(spot ? "spot" : "on-demand"): \(error.code); trying the next choice")
+                    lastError = error
+                }
+            }
+        }
+        throw lastError ?? AMIBuildError("no instance type to launch")
+    }
+
+    func cleanup(_ output: Launched?, outcome: PipelineOutcome, _ context: PipelineContext) throws {
+        // Every instance the journal knows of (a launch may have succeeded without an answer).
+        var ids = Set(context.journal.record.entries.filter { $0.kind == "instance" && $0.state != "deleted" }.compactMap(\.id))
+        if let output { ids.insert(output.instanceID) }
+        let ec2 = builder.clients.ec2
+        for id in ids.sorted() {
+            context.progress.cleaning("terminate instance \(id)")
+            try Cleanup.until(gone: "instance \(id)", context: context, delete: {
+                do { _ = try ec2.terminateInstances(instanceIDs: [id]) } catch let error as AWSError where error.code == "InvalidInstanceID.NotFound" {}
+            }, isGone: {
+                do {
+                    let instances = try ec2.describeInstances(instanceIDs: [id])
+                    return instances.allSatisfy { $0.state.name == .terminated }
+                } catch let error as AWSError where error.code == "InvalidInstanceID.NotFound" { return true }
+            })
+            try context.journal.deleted(kind: "instance", id: id)
+        }
+    }
+}
+
+/// Waits for the instance's own report: the result record in S3 (or the console's result line) and
+/// the stopped state; shows the instance's step markers as they arrive on the console.
+struct WaitForReport: Step {
+    let builder: AMIBuilder
+    var name: String { "wait for the instance's report" }
+
+    func run(_ launched: Launched, _ context: PipelineContext) throws -> Reported {
+        let prepared = launched.secured.prepared
+        let ec2 = builder.clients.ec2, s3 = builder.clients.s3
+        var shownMarkers = 0
+        while true {
+            try context.checkCancelled()
+            // The console: markers as they arrive (best effort; EC2 updates it every few minutes).
+            if let console = try? ec2.getConsoleOutput(instanceID: launched.instanceID, latest: true).output {
+                let markers = console.split(separator: "\n").filter { $0.contains("::kiln:: ") }
+                for marker in markers.dropFirst(shownMarkers) { context.progress.note("  instance: \(marker)") }
+                shownMarkers = max(shownMarkers, markers.count)
+            }
+            let state = try ec2.describeInstances(instanceIDs: [launched.instanceID]).first?.state.name
+            if state == .stopped || state == .terminated {
+                return try conclude(launched, prepared: prepared, context: context, stoppedState: state)
+            }
+            if context.clock() > prepared.expiresAt {
+                throw AMIBuildError("the instance did not report within the recipe's timeout (\(prepared.based.input.recipe.ami.timeoutMinutes ?? UserDataRenderer.defaultTimeoutMinutes) minutes and \(Int(builder.options.reportGrace)) s of grace); no image was made")
+            }
+            _ = s3
+            try context.sleep(builder.options.pollInterval)
+        }
+    }
+
+    private func conclude(_ launched: Launched, prepared: Prepared, context: PipelineContext,
+                          stoppedState: InstanceStateName?) throws -> Reported {
+        let s3 = builder.clients.s3
+        let logPath = saveLog(prepared: prepared)
+        guard let body = try? s3.getObject(bucket: prepared.bucket, key: prepared.resultKey).body,
+              let result = try? JSONDecoder().decode(InstanceResult.self, from: Data(body)) else {
+            throw AMIBuildError("the instance stopped without a result record (\(stoppedState?.rawValue ?? "?")); no image was made",
+                                logPath: logPath, logTail: tail(logPath))
+        }
+        guard result.build_id == builder.options.buildID else {
+            throw AMIBuildError("the result record belongs to build \(result.build_id), not \(builder.options.buildID)")
+        }
+        guard result.status == "succeeded", result.exit_code == 0 else {
+            throw AMIBuildError("step \(result.failed_step ?? "?") failed on the instance (exit \(result.exit_code)); no image was made",
+                                logPath: logPath, logTail: tail(logPath))
+        }
+        context.progress.note("the instance reported success: \(result.steps.count) steps and tests")
+        return Reported(launched: launched, result: result)
+    }
+
+    /// Downloads the build log to `.kiln/logs/<build-id>.log`; nil when there is none.
+    private func saveLog(prepared: Prepared) -> String? {
+        let directory = builder.options.logsDirectory
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = (directory as NSString).appendingPathComponent("\(builder.options.buildID).log")
+        guard (try? builder.clients.s3.getObject(bucket: prepared.bucket, key: prepared.logKey, to: path)) != nil else { return nil }
+        return path
+    }
+
+    private func tail(_ path: String?) -> [String] {
+        guard let path, let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        return Array(text.split(separator: "\n").suffix(20).map(String.init))
+    }
+}
+
+/// Snapshots the stopped instance into an AMI, tagged with its snapshots, and waits until it is available.
+struct CreateImage: Step {
+    let builder: AMIBuilder
+    var name: String { "create image" }
+
+    func run(_ reported: Reported, _ context: PipelineContext) throws -> Imaged {
+        let prepared = reported.launched.secured.prepared
+        let recipe = prepared.based.input.recipe
+        let imageName = recipe.ami.name ?? "kiln/\(recipe.name)/\(recipe.version)/\(RecipeHash.short(prepared.based.input.hash))-\(builder.options.buildID)"
+        let ec2 = builder.clients.ec2
+        let entry = try context.journal.creating(kind: "image", region: builder.clients.region, token: imageName, step: name)
+        let imageID = try ec2.createImage(CreateImageRequest(instanceID: reported.launched.instanceID, name: imageName,
+                                                             description: recipe.description,
+                                                             tagSpecifications: [TagSpecification(resourceType: "image", tags: prepared.tags)]))
+        try context.journal.created(entry, id: imageID)
+        let image = try ec2.waitForImageAvailable(imageID, waiter: Waiter(initialDelay: builder.options.pollInterval,
+                                                                          maxDelay: max(builder.options.pollInterval, 60),
+                                                                          timeout: builder.options.imageTimeout))
+        let snapshots = image.blockDeviceMappings.compactMap { $0.ebs?.snapshotID }
+        if !snapshots.isEmpty { try ec2.createTags(resourceIDs: snapshots, tags: prepared.tags) }
+        context.progress.note("AMI \(imageID) available in \(builder.clients.region)")
+        return Imaged(reported: reported, imageID: imageID, name: imageName)
+    }
+
+    func cleanup(_ output: Imaged?, outcome: PipelineOutcome, _ context: PipelineContext) throws {
+        guard outcome != .succeeded else { return }
+        let ids = Set(context.journal.record.entries.filter { $0.kind == "image" && $0.region == builder.clients.region && $0.state != "deleted" }.compactMap(\.id))
+        for id in ids.sorted() { try deregisterWithSnapshots(id, ec2: builder.clients.ec2, context: context) }
+    }
+}
+
+/// Copies the AMI to every extra region in parallel, tagged, and waits for each copy.
+struct CopyToRegions: Step {
+    let builder: AMIBuilder
+    var name: String { "copy to regions" }
+
+    func run(_ imaged: Imaged, _ context: PipelineContext) throws -> Copied {
+        let regions = (imaged.recipe.ami.regions ?? []).filter { $0 != builder.clients.region }
+        let collected = Collected(amis: [builder.clients.region: imaged.imageID])
+        DispatchQueue.concurrentPerform(iterations: regions.count) { index in
+            let region = regions[index]
+            do {
+                let ec2 = try builder.clients.ec2.inRegion(region)
+                let token = "kiln-\(builder.options.buildID)-copy-\(region)"
+                let entry = try context.journal.creating(kind: "image", region: region, token: token, step: name)
+                let copy = try ec2.copyImage(CopyImageRequest(sourceImageID: imaged.imageID, sourceRegion: builder.clients.region,
+                                                              name: imaged.name, description: imaged.recipe.description,
+                                                              clientToken: token, copyImageTags: true,
+                                                              tagSpecifications: [TagSpecification(resourceType: "image", tags: imaged.tags)]))
+                try context.journal.created(entry, id: copy)
+                let image = try ec2.waitForImageAvailable(copy, waiter: Waiter(initialDelay: builder.options.pollInterval,
+                                                                               maxDelay: max(builder.options.pollInterval, 60),
+                                                                               timeout: builder.options.imageTimeout))
+                let snapshots = image.blockDeviceMappings.compactMap { $0.ebs?.snapshotID }
+                try ec2.createTags(resourceIDs: [copy] + snapshots, tags: imaged.tags)
+                context.progress.note("AMI \(copy) available in \(region)")
+                collected.add(region: region, ami: copy)
+            } catch {
+                collected.fail("\(region): \(error)")
+            }
+        }
+        let (amis, failures) = collected.snapshot
+        if !failures.isEmpty { throw AMIBuildError("copying the AMI failed: " + failures.joined(separator: "; ")) }
+        return Copied(imaged: imaged, amis: amis)
+    }
+
+    func cleanup(_ output: Copied?, outcome: PipelineOutcome, _ context: PipelineContext) throws {
+        guard outcome != .succeeded else { return }
+        let copies = context.journal.record.entries.filter { $0.kind == "image" && $0.region != builder.clients.region && $0.state != "deleted" }
+        for entry in copies {
+            guard let id = entry.id else { continue }
+            try deregisterWithSnapshots(id, ec2: try builder.clients.ec2.inRegion(entry.region), context: context)
+        }
+    }
+}
+
+/// Launch permissions (public, accounts, organizations, OUs) in every region, and deprecation.
+struct ShareAndDeprecate: Step {
+    let builder: AMIBuilder
+    var name: String { "share and deprecate" }
+
+    func run(_ copied: Copied, _ context: PipelineContext) throws -> Finished {
+        let recipe = copied.imaged.recipe
+        let share = recipe.ami.share ?? AMISharing()
+        var permissions: [LaunchPermission] = []
+        if share.isPublic == true { permissions.append(LaunchPermission(group: "all")) }
+        permissions += (share.accounts ?? []).map { LaunchPermission(userID: $0) }
+        permissions += (share.organizations ?? []).map { LaunchPermission(organizationARN: $0) }
+        permissions += (share.organizationalUnits ?? []).map { LaunchPermission(organizationalUnitARN: $0) }
+        for (region, ami) in copied.amis.sorted(by: { $0.key < $1.key }) {
+            let ec2 = try builder.clients.ec2.inRegion(region)
+            if share.isPublic == true {
+                let state = try? ec2.getImageBlockPublicAccessState().imageBlockPublicAccessState
+                if let state, state != "unblocked" {
+                    throw AMIBuildError("the account blocks public AMI sharing in \(region) (\(state)): allow it with `aws ec2 disable-image-block-public-access --region \(region)`, or set share.public: false")
+                }
+            }
+            if !permissions.isEmpty {
+                try ec2.modifyImageAttribute(imageID: ami, launchPermission: LaunchPermissionModifications(add: permissions))
+            }
+            // The mark of a finished build: `kiln sweep` never removes an AMI that carries it.
+            try ec2.createTags(resourceIDs: [ami], tags: [EC2.Tag(key: "kiln:complete", value: "true")])
+            if let days = recipe.ami.deprecateAfterDays {
+                _ = try ec2.enableImageDeprecation(imageID: ami, deprecateAt: context.clock().addingTimeInterval(TimeInterval(days) * 86400))
+            }
+        }
+        return Finished(copied: copied)
+    }
+}
+
+/// Deregisters an AMI and deletes its snapshots, confirming both gone.
+func deregisterWithSnapshots(_ imageID: String, ec2: EC2Client, context: PipelineContext) throws {
+    let snapshots = ((try? ec2.describeImages(imageIDs: [imageID])) ?? []).flatMap { $0.blockDeviceMappings.compactMap { $0.ebs?.snapshotID } }
+    context.progress.cleaning("deregister AMI \(imageID)")
+    try Cleanup.until(gone: "AMI \(imageID)", context: context, delete: {
+        do { try ec2.deregisterImage(imageID: imageID) } catch let error as AWSError where error.code.hasPrefix("InvalidAMIID") {}
+    }, isGone: {
+        do { return try ec2.describeImages(imageIDs: [imageID]).allSatisfy { $0.state == .deregistered } } catch let error as AWSError where error.code.hasPrefix("InvalidAMIID") { return true }
+    })
+    try context.journal.deleted(kind: "image", id: imageID)
+    for snapshot in snapshots {
+        context.progress.cleaning("delete snapshot \(snapshot)")
+        try Cleanup.until(gone: "snapshot \(snapshot)", context: context, delete: {
+            do { try ec2.deleteSnapshot(snapshotID: snapshot) } catch let error as AWSError where error.code == "InvalidSnapshot.NotFound" {}
+        }, isGone: {
+            do { return try ec2.describeSnapshots(snapshotIDs: [snapshot]).isEmpty } catch let error as AWSError where error.code == "InvalidSnapshot.NotFound" { return true }
+        })
+        try context.journal.deleted(kind: "snapshot", id: snapshot)
+    }
+}
+
+/// Results of the parallel copies, behind a lock.
+private final class Collected: @unchecked Sendable {
+    private let lock = NSLock()
+    private var amis: [String: String]
+    private var failures: [String] = []
+
+    init(amis: [String: String]) { self.amis = amis }
+    func add(region: String, ami: String) { lock.withLock { amis[region] = ami } }
+    func fail(_ message: String) { lock.withLock { failures.append(message) } }
+    var snapshot: ([String: String], [String]) { lock.withLock { (amis, failures) } }
+}

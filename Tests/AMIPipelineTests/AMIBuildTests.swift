@@ -1,0 +1,268 @@
+import Foundation
+import Testing
+import KilnTestSupport
+import AWSCore
+import AMIPipeline
+import EC2
+import Pipeline
+import Recipe
+
+/// One AMI build against moto, with the instance played for real by the simulator.
+final class Harness: @unchecked Sendable {
+    let moto: MotoServer
+    let simulator: InstanceSimulator
+    let dir: TempDirectory
+    let config: AWSConfig
+    let clients: AMIClients
+    let ec2: EC2Client
+    let baseAMI: String
+    let lines = LineCollector()
+
+    init(behaviour: InstanceSimulator.Behaviour = .run) throws {
+        moto = try MotoServer()
+        simulator = try InstanceSimulator(moto: moto, regions: ["us-east-1"], behaviour: behaviour)
+        dir = try TempDirectory()
+        config = AWSConfig(region: "us-east-1", credentials: MotoCredentials(), endpointURL: moto.url, maxAttempts: 3, baseDelay: 0.01)
+        clients = try AMIClients(config: config)
+        ec2 = clients.ec2
+        let images = try ec2.describeImages(owners: ["amazon"], filters: [EC2.Filter(name: "name", values: ["amzn2-ami-hvm-*"])])
+        baseAMI = try #require(images.first?.imageID)
+        simulator.start()
+    }
+
+    deinit { simulator.stop() }
+
+    /// A recipe in the temporary directory, on moto's base AMI.
+    func recipe(steps: String, tests: String = "", ami: String = "") throws -> ResolvedRecipe {
+        try dir.write("files/motd", "built by kiln\n")
+        let path = try dir.write("r.yaml", """
+        name: demo
+        version: "1"
+        base: {ami: {id: \(baseAMI)}}
+        steps:
+        \(steps)
+        tests:
+          - "true"
+        \(tests)
+        ami:
+          instance_types: [t3.micro]
+          timeout_minutes: 5
+        \(ami)
+        """)
+        return try RecipeLoader().load(path)
+    }
+
+    /// Runs a build; `clock` and `cancelAt` shape the run.
+    func build(_ recipe: ResolvedRecipe, buildID: String = "b-\(UUID().uuidString.prefix(6).lowercased())",
+               clock: @escaping @Sendable () -> Date = Date.init, cancelAt step: String? = nil) throws -> (AMIBuildResult?, Error?, Journal) {
+        let journal = try Journal(directory: dir.path + "/runs", buildID: buildID, recipe: recipe.name)
+        let box = ContextBox()
+        let progress = ProgressReporter(write: { [lines] line in
+            lines.add(line)
+            if let step, line.contains("▸ \(step)") { box.context?.cancel(signal: "SIGINT") }
+        })
+        let context = PipelineContext(buildID: buildID, journal: journal, progress: progress, clock: clock,
+                                      sleep: { Thread.sleep(forTimeInterval: min($0, 0.2)) })
+        box.context = context
+        let builder = AMIBuilder(clients: clients, options: AMIBuildOptions(
+            buildID: buildID, bucket: "kiln-test-logs", reportGrace: 30, pollInterval: 0.2, imageTimeout: 60,
+            logsDirectory: dir.path + "/logs", kilnVersion: "test"))
+        do {
+            return (try builder.build(recipe, hash: try RecipeHash.compute(recipe), context: context), nil, journal)
+        } catch {
+            return (nil, error, journal)
+        }
+    }
+
+    /// Everything of a build still in moto, in every region given: what must be empty after a failure.
+    func leftovers(_ buildID: String, regions: [String] = ["us-east-1", "us-west-2", "eu-west-1"]) throws -> [String] {
+        var found: [String] = []
+        let filter = [EC2.Filter(name: "tag:kiln:build-id", values: [buildID])]
+        for region in regions {
+            let ec2 = try self.ec2.inRegion(region)
+            found += try ec2.describeInstances(filters: filter).filter { $0.state.name != .terminated }.map { "instance \($0.instanceID)" }
+            found += try ec2.describeSecurityGroups(filters: filter).map { "security group \($0.groupID)" }
+            found += try ec2.describeImages(owners: ["self"], filters: filter).map { "AMI \($0.imageID) in \(region)" }
+            found += try ec2.describeSnapshots(ownerIDs: ["self"], filters: filter).map { "snapshot \($0.snapshotID)" }
+        }
+        return found
+    }
+}
+
+final class LineCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _lines: [String] = []
+    func add(_ line: String) { lock.withLock { _lines.append(line) } }
+    var lines: [String] { lock.withLock { _lines } }
+}
+
+final class ContextBox: @unchecked Sendable {
+    var context: PipelineContext?
+}
+
+func requireRoot() -> Bool {
+    if getuid() != 0 { Issue.record("the AMI pipeline tests play the instance with bubblewrap as root: run the suite as root (CI does)") }
+    return getuid() == 0
+}
+
+@Suite("AMI builds on moto, the instance played for real", .serialized)
+struct AMIBuildTests {
+    @Test("success: the AMI is available, tagged, copied to two regions, public; nothing temporary is left")
+    func success() throws {
+        guard requireRoot() else { return }
+        let h = try Harness()
+        let recipe = try h.recipe(steps: """
+          - name: hello
+            run: echo "hello from the build" > /etc/kiln-hello
+          - name: motd
+            files: [{src: files/motd, dest: /etc/motd}]
+        """, tests: """
+          - grep -q hello /etc/kiln-hello
+        """, ami: """
+          regions: [us-west-2, eu-west-1]
+          share: {public: true}
+          tags: {course: stat101}
+        """)
+        let (result, error, journal) = try h.build(recipe)
+        let built = try #require(result, "the build failed: \(String(describing: error))\n\(h.lines.lines.joined(separator: "\n"))")
+        #expect(Set(built.amis.keys) == ["us-east-1", "us-west-2", "eu-west-1"])
+        #expect(built.steps.map(\.id).contains("demo/hello") && built.steps.map(\.id).contains("test:demo/test-2"))
+        for (region, ami) in built.amis {
+            let ec2 = try h.ec2.inRegion(region)
+            let image = try #require(try ec2.describeImages(imageIDs: [ami]).first)
+            #expect(image.state == .available)
+            #expect(image.tags.value(for: "kiln:build-id") == built.buildID)
+            #expect(image.tags.value(for: "kiln:recipe") == "demo")
+            #expect(image.tags.value(for: "kiln:complete") == "true")
+            let permissions = try ec2.describeImageAttribute(imageID: ami, attribute: .launchPermission)
+            #expect(permissions.launchPermissions.contains { $0.group == "all" }, "\(region) not public")
+        }
+        // The instance really ran the user-data, reported and was stopped; then it was terminated.
+        let instanceID = try #require(journal.record.entries.first { $0.kind == "instance" }?.id)
+        #expect(h.simulator.play(of: instanceID)?.exitStatus == 0)
+        let leftovers = try h.leftovers(built.buildID).filter { !$0.hasPrefix("AMI") && !$0.hasPrefix("snapshot") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+        #expect(journal.record.entries.filter { $0.kind == "instance" || $0.kind == "security-group" }.allSatisfy { $0.state == "deleted" })
+        // Progress showed the steps as they went.
+        #expect(h.lines.lines.contains { $0.contains("launch instance") })
+    }
+
+    @Test("a failing step: no AMI, the step and the log's tail reported, the log saved, nothing left", arguments: [
+        ("step", "  - name: broken\n    run: |\n      echo about to fail\n      exit 3\n", "", "demo/broken"),
+        ("test", "  - name: fine\n    run: \"true\"\n", "  - name: must-fail\n    run: test -e /nonexistent\n", "test:demo/must-fail"),
+    ])
+    func failure(_ c: (String, String, String, String)) throws {
+        guard requireRoot() else { return }
+        let h = try Harness()
+        let recipe = try h.recipe(steps: c.1, tests: c.2)
+        let (result, error, journal) = try h.build(recipe)
+        #expect(result == nil)
+        let failure = try #require(error as? AMIBuildError, "\(String(describing: error))")
+        #expect(failure.message.contains("step \(c.3) failed"), "\(failure)")
+        let logPath = try #require(failure.logPath)
+        #expect(FileManager.default.fileExists(atPath: logPath))
+        if c.0 == "step" { #expect(failure.logTail.contains { $0.contains("about to fail") }) }
+        #expect(try h.leftovers(journal.record.buildID).isEmpty)
+    }
+
+    @Test("the instance never reports: the build times out, cleans up and makes no image")
+    func neverReports() throws {
+        guard requireRoot() else { return }
+        let h = try Harness(behaviour: .neverReport)
+        let recipe = try h.recipe(steps: "  - name: s\n    run: \"true\"\n")
+        // A clock that runs 600 times faster: the 5-minute timeout and 30 s grace pass in about half a second.
+        let start = Date()
+        let fast: @Sendable () -> Date = { start.addingTimeInterval(Date().timeIntervalSince(start) * 600) }
+        let (result, error, journal) = try h.build(recipe, clock: fast)
+        #expect(result == nil)
+        #expect("\(String(describing: error))".contains("did not report within"))
+        #expect(try h.leftovers(journal.record.buildID).isEmpty)
+    }
+}
+
+@Suite("AMI builds cancelled (SIGINT) at every step", .serialized)
+struct AMICancelTests {
+    static let steps = ["resolve base AMI", "prepare reporting", "create security group", "launch instance",
+                        "wait for the instance's report", "create image", "copy to regions", "share and deprecate"]
+
+    @Test("Ctrl-C as a step starts: the build stops, cleans up everything, and makes no AMI", arguments: steps)
+    func cancelled(at step: String) throws {
+        guard requireRoot() else { return }
+        let h = try Harness()
+        let recipe = try h.recipe(steps: "  - name: s\n    run: \"true\"\n", ami: "  regions: [us-west-2]\n")
+        let (result, error, journal) = try h.build(recipe, cancelAt: step)
+        #expect(result == nil)
+        #expect(error is PipelineCancelled || "\(String(describing: error))".contains("cancelled"), "\(String(describing: error))")
+        let leftovers = try h.leftovers(journal.record.buildID)
+        #expect(leftovers.isEmpty, "after Ctrl-C at '\(step)': \(leftovers)")
+        #expect(journal.record.entries.allSatisfy { $0.state != "created" || $0.kind == "object" }, "\(journal.record.entries)")
+    }
+}
+
+/// The kiln executable next to the test bundle.
+func kilnExecutable() -> String? {
+    let candidates = [
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kiln").path,
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".build/debug/kiln").path,
+    ]
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+}
+
+@Suite("kiln killed (SIGKILL) mid-build, then `kiln sweep`", .serialized)
+struct AMIKillTests {
+    @Test("whatever a killed build leaves is found and removed by sweep", arguments: ["security-group", "instance", "image"])
+    func killedThenSwept(after kind: String) throws {
+        guard requireRoot() else { return }
+        let kiln = try #require(kilnExecutable(), "the kiln executable is not built (swift build --build-tests builds it)")
+        let h = try Harness()
+        _ = try h.recipe(steps: "  - name: s\n    run: \"true\"\n")
+        let environment = ["AWS_ACCESS_KEY_ID": MotoServer.accessKeyID, "AWS_SECRET_ACCESS_KEY": MotoServer.secretAccessKey,
+                           "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": h.moto.url, "AWS_EC2_METADATA_DISABLED": "true",
+                           "HOME": h.dir.path, "PATH": "/usr/bin:/bin", "KILN_POLL_SECONDS": "0.2"]
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: kiln)
+        process.arguments = ["build", "--target", "ami", "--bucket", "kiln-test-logs", "r.yaml"]
+        process.currentDirectoryURL = URL(fileURLWithPath: h.dir.path)
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Wait until the journal shows the resource created, then kill kiln without warning.
+        let runs = h.dir.path + "/.kiln/runs"
+        var buildID: String?
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, buildID == nil, process.isRunning {
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: runs)) ?? [] where file.hasSuffix(".json") {
+                if let record = try? Journal.load(path: runs + "/" + file),
+                   record.entries.contains(where: { $0.kind == kind && $0.state == "created" }) {
+                    buildID = record.buildID
+                }
+            }
+            if buildID == nil { usleep(20_000) }
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let killed = try #require(buildID, "the build never created a \(kind)")
+        #expect(!(try h.leftovers(killed)).isEmpty, "a killed build should have left something to sweep")
+
+        // moto makes images available at once, so a build killed after CreateImage may already have
+        // finished its AMI (tagged kiln:complete): sweep must keep that one and its snapshots.
+        let finished = try h.ec2.describeImages(owners: ["self"]).filter {
+            $0.tags.value(for: "kiln:build-id") == killed && $0.tags.value(for: "kiln:complete") == "true"
+        }
+        let kept = Set(finished.map { "AMI \($0.imageID) in us-east-1" } + finished.flatMap { image in
+            image.blockDeviceMappings.compactMap { $0.ebs?.snapshotID }.map { "snapshot \($0)" }
+        })
+        let sweeper = Sweeper(regions: [h.ec2], runningBuilds: Sweeper.runningBuilds(journals: runs))
+        let found = try sweeper.find()
+        let before = try h.leftovers(killed)
+        #expect(found.contains { $0.buildID == killed && $0.kind == kind } || (kind == "image" && !finished.isEmpty),
+                "found \(found); in moto \(before)")
+        let journal = try Journal(directory: h.dir.path + "/sweeps", buildID: "sweep", recipe: "sweep")
+        try sweeper.remove(found, context: PipelineContext(buildID: "sweep", journal: journal,
+                                                           progress: ProgressReporter(write: { _ in }),
+                                                           sleep: { Thread.sleep(forTimeInterval: min($0, 0.2)) }))
+        #expect(Set(try h.leftovers(killed)) == kept)
+    }
+}
