@@ -325,9 +325,17 @@ struct CreateImage: Step {
         let imageName = recipe.ami.name ?? "kiln/\(recipe.name)/\(recipe.version)/\(RecipeHash.short(prepared.based.input.hash))-\(builder.options.buildID)"
         let ec2 = builder.clients.ec2
         let entry = try context.journal.creating(kind: "image", region: builder.clients.region, token: imageName, step: name)
-        let imageID = try ec2.createImage(CreateImageRequest(instanceID: reported.launched.instanceID, name: imageName,
+        let imageID: String
+        do {
+            imageID = try ec2.createImage(CreateImageRequest(instanceID: reported.launched.instanceID, name: imageName,
                                                              description: recipe.description,
                                                              tagSpecifications: [TagSpecification(resourceType: "image", tags: prepared.tags)]))
+        } catch let error as AWSError where error.code == "InvalidAMIName.Duplicate" {
+            // CreateImage takes no ClientToken: after a lost answer the retry finds the image it made.
+            guard let existing = try ec2.describeImages(owners: ["self"], filters: [EC2.Filter(name: "name", values: [imageName])])
+                .first(where: { $0.tags.value(for: "kiln:build-id") == builder.options.buildID }) else { throw error }
+            imageID = existing.imageID
+        }
         try context.journal.created(entry, id: imageID)
         let image = try ec2.waitForImageAvailable(imageID, waiter: Waiter(initialDelay: builder.options.pollInterval,
                                                                           maxDelay: max(builder.options.pollInterval, 60),

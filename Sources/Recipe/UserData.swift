@@ -280,7 +280,7 @@ public enum UserDataRenderer {
     /// Helpers the generated steps source: verified downloads, signed apt repositories.
     static let stepLibrary = #"""
     kiln_download() {
-      curl -fsSL --retry 5 --retry-delay 2 --connect-timeout 30 -o "$3" "$1"
+      curl -fsSL --retry 5 --retry-all-errors --retry-delay 2 --connect-timeout 30 -o "$3" "$1"
       if ! printf '%s  %s\n' "$2" "$3" | sha256sum -c --status; then
         echo "kiln: sha256 mismatch for $1: expected $2, got $(sha256sum "$3" | cut -d' ' -f1)" >&2
         return 1
@@ -321,7 +321,7 @@ public enum UserDataRenderer {
     kiln_apt_repo() {
       local name=$1 url=$2 suite=$3 components=$4 key_url=$5 fingerprint=$6 tmp
       tmp=$(mktemp)
-      curl -fsSL --retry 5 -o "$tmp" "$key_url"
+      curl -fsSL --retry 5 --retry-all-errors -o "$tmp" "$key_url"
       if ! gpg --batch --show-keys --with-colons "$tmp" \
           | awk -F: '$1 == "pub" { p = 1 } $1 == "fpr" && p { print $10; p = 0 }' | grep -qx "$fingerprint"; then
         echo "kiln: the key at $key_url is not $fingerprint" >&2
@@ -356,7 +356,7 @@ public enum UserDataRenderer {
     static let epilogue = #"""
     kiln_upload() {
       if [ -n "$2" ] && [ -f "$1" ]; then
-        curl -fsS --retry 5 --retry-delay 2 --connect-timeout 20 -X PUT --upload-file "$1" "$2" >/dev/null \
+        curl -fsS --retry 5 --retry-all-errors --retry-delay 2 --connect-timeout 20 -X PUT --upload-file "$1" "$2" >/dev/null \
           || echo "kiln: upload of $(basename "$1") failed; the console marker still reports the result" >&2
       fi
     }

@@ -16,16 +16,24 @@ final class Harness: @unchecked Sendable {
     let clients: AMIClients
     let ec2: EC2Client
     let baseAMI: String
+    /// EC2 on moto itself, past any proxy.
+    let direct: EC2Client
     let lines = LineCollector()
 
-    init(behaviour: InstanceSimulator.Behaviour = .run) throws {
+    /// `proxy` puts a proxy between kiln (and the instance's uploads) and moto; the simulator and the
+    /// test's own checks talk to moto directly.
+    init(behaviour: InstanceSimulator.Behaviour = .run, proxy: ((MotoServer) throws -> String)? = nil,
+         maxAttempts: Int = 3) throws {
         moto = try MotoServer()
         simulator = try InstanceSimulator(moto: moto, regions: ["us-east-1"], behaviour: behaviour)
         dir = try TempDirectory()
-        config = AWSConfig(region: "us-east-1", credentials: MotoCredentials(), endpointURL: moto.url, maxAttempts: 3, baseDelay: 0.01)
+        let endpoint = try proxy?(moto) ?? moto.url
+        config = AWSConfig(region: "us-east-1", credentials: MotoCredentials(), endpointURL: endpoint, maxAttempts: maxAttempts,
+                           baseDelay: 0.01)
+        direct = try EC2Client(config: AWSConfig(region: "us-east-1", credentials: MotoCredentials(), endpointURL: moto.url, maxAttempts: 3))
         clients = try AMIClients(config: config)
         ec2 = clients.ec2
-        let images = try ec2.describeImages(owners: ["amazon"], filters: [EC2.Filter(name: "name", values: ["amzn2-ami-hvm-*"])])
+        let images = try direct.describeImages(owners: ["amazon"], filters: [EC2.Filter(name: "name", values: ["amzn2-ami-hvm-*"])])
         baseAMI = try #require(images.first?.imageID)
         simulator.start()
     }
@@ -79,7 +87,7 @@ final class Harness: @unchecked Sendable {
         var found: [String] = []
         let filter = [EC2.Filter(name: "tag:kiln:build-id", values: [buildID])]
         for region in regions {
-            let ec2 = try self.ec2.inRegion(region)
+            let ec2 = try direct.inRegion(region)
             found += try ec2.describeInstances(filters: filter).filter { $0.state.name != .terminated }.map { "instance \($0.instanceID)" }
             found += try ec2.describeSecurityGroups(filters: filter).map { "security group \($0.groupID)" }
             found += try ec2.describeImages(owners: ["self"], filters: filter).map { "AMI \($0.imageID) in \(region)" }
@@ -264,5 +272,97 @@ struct AMIKillTests {
                                                            progress: ProgressReporter(write: { _ in }),
                                                            sleep: { Thread.sleep(forTimeInterval: min($0, 0.2)) }))
         #expect(Set(try h.leftovers(killed)) == kept)
+    }
+}
+
+@Suite("AMI builds through an unreliable AWS", .serialized)
+struct AMIFaultTests {
+    @Test("no spot capacity: the build falls back to on-demand")
+    func spotFallback() throws {
+        guard requireRoot() else { return }
+        var proxy: FaultProxy?
+        let h = try Harness(proxy: { moto in
+            proxy = try FaultProxy(upstream: moto.url, rate: 0, rejectSpot: true)
+            return proxy?.url ?? moto.url
+        })
+        let recipe = try h.recipe(steps: "  - name: s\n    run: \"true\"\n", ami: "  spot: true\n")
+        let (result, error, journal) = try h.build(recipe)
+        #expect(result != nil, "\(String(describing: error))")
+        #expect((proxy?.stats.spot_rejections ?? 0) >= 1)
+        #expect(h.lines.lines.contains { $0.contains("no capacity for t3.micro spot: InsufficientInstanceCapacity") })
+        let launched = journal.record.entries.filter { $0.kind == "instance" && $0.id != nil }
+        #expect(launched.count == 1 && launched[0].token.contains("-od-"), "\(launched)")
+    }
+
+    @Test("30% injected AWS faults: the same result, and nothing made twice")
+    func faults() throws {
+        guard requireRoot() else { return }
+        var proxy: FaultProxy?
+        let h = try Harness(proxy: { moto in
+            proxy = try FaultProxy(upstream: moto.url, rate: 0.3, seed: 5,
+                                   loseFirstAnswerOf: ["RunInstances", "CreateSecurityGroup", "CreateImage", "CopyImage"])
+            return proxy?.url ?? moto.url
+        }, maxAttempts: 10)
+        let recipe = try h.recipe(steps: "  - name: s\n    run: echo ok\n", ami: "  regions: [us-west-2]\n  share: {public: true}\n")
+        let (result, error, _) = try h.build(recipe)
+        let built = try #require(result, "\(String(describing: error))\n\(h.lines.lines.suffix(30).joined(separator: "\n"))")
+        #expect(Set(built.amis.keys) == ["us-east-1", "us-west-2"])
+        // Nothing made twice: one instance ever, one security group ever, one AMI per region.
+        let tag = [EC2.Filter(name: "tag:kiln:build-id", values: [built.buildID])]
+        #expect(try h.direct.describeInstances(filters: tag).count == 1)
+        #expect(try h.direct.describeImages(owners: ["self"], filters: tag).count == 1)
+        #expect(try h.direct.inRegion("us-west-2").describeImages(owners: ["self"]).filter {
+            $0.name == (try? h.direct.describeImages(imageIDs: [built.amis["us-east-1"] ?? ""]).first?.name) ?? nil
+        }.count == 1)
+        let left = try h.leftovers(built.buildID).filter { !$0.hasPrefix("AMI") && !$0.hasPrefix("snapshot") }
+        #expect(left.isEmpty, "\(left)")
+        let stats = try #require(proxy?.stats)
+        #expect(stats.faults.values.reduce(0, +) >= stats.requests / 5, "\(stats)")
+    }
+}
+
+@Suite("kiln interrupted (SIGINT, twice)", .serialized)
+struct AMIInterruptTests {
+    @Test("Ctrl-C, and Ctrl-C again, after each resource is created: kiln says what it cleans and leaves nothing",
+          arguments: ["security-group", "instance"])
+    func interrupted(after kind: String) throws {
+        guard requireRoot() else { return }
+        let kiln = try #require(kilnExecutable(), "the kiln executable is not built (swift build --build-tests builds it)")
+        let h = try Harness()
+        _ = try h.recipe(steps: "  - name: s\n    run: sleep 2\n")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: kiln)
+        process.arguments = ["build", "--target", "ami", "--bucket", "kiln-test-logs", "r.yaml"]
+        process.currentDirectoryURL = URL(fileURLWithPath: h.dir.path)
+        process.environment = ["AWS_ACCESS_KEY_ID": MotoServer.accessKeyID, "AWS_SECRET_ACCESS_KEY": MotoServer.secretAccessKey,
+                               "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": h.moto.url, "AWS_EC2_METADATA_DISABLED": "true",
+                               "HOME": h.dir.path, "PATH": "/usr/bin:/bin", "KILN_POLL_SECONDS": "0.2"]
+        let stderr = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = stderr
+        try process.run()
+        let runs = h.dir.path + "/.kiln/runs"
+        var buildID: String?
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, buildID == nil, process.isRunning {
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: runs)) ?? [] where file.hasSuffix(".json") {
+                if let record = try? Journal.load(path: runs + "/" + file),
+                   record.entries.contains(where: { $0.kind == kind && $0.state == "created" }) {
+                    buildID = record.buildID
+                }
+            }
+            if buildID == nil { usleep(20_000) }
+        }
+        kill(process.processIdentifier, SIGINT)
+        usleep(150_000)
+        kill(process.processIdentifier, SIGINT)
+        let output = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let interrupted = try #require(buildID, "the build never created a \(kind)")
+        #expect(process.terminationStatus != 0)
+        #expect(output.contains("cleaning up"), "\(output)")
+        #expect(try h.leftovers(interrupted).isEmpty, "\(output)")
+        let record = try Journal.load(path: runs + "/\(interrupted).json")
+        #expect(record.outcome == .cancelled)
     }
 }

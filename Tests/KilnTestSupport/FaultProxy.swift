@@ -17,16 +17,19 @@ public final class FaultProxy: @unchecked Sendable {
         public var faults: [String: Int]
         /// Requests answered from the ClientToken cache (EC2's idempotency, which moto lacks).
         public var idempotent_replays: Int
+        /// Spot launches refused.
+        public var spot_rejections: Int?
     }
 
     /// Starts the proxy in front of `upstream`, faulting `rate` (0…1) of requests, deterministically for a
     /// seed; the first answer to each of `loseFirstAnswerOf` (operation names) is always lost after forwarding.
-    public init(upstream: String, rate: Double, seed: Int = 7, loseFirstAnswerOf: [String] = []) throws {
+    /// With `rejectSpot`, every spot RunInstances is refused with InsufficientInstanceCapacity.
+    public init(upstream: String, rate: Double, seed: Int = 7, loseFirstAnswerOf: [String] = [], rejectSpot: Bool = false) throws {
         statsPath = NSTemporaryDirectory() + "kiln-fault-proxy-\(UUID().uuidString).json"
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("fault_proxy.py").path
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script, upstream, String(rate), String(seed), statsPath,
-                             loseFirstAnswerOf.joined(separator: ",")]
+                             loseFirstAnswerOf.joined(separator: ","), rejectSpot ? "reject-spot" : "-"]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice

@@ -6,8 +6,12 @@ request the service already carried out: what ClientToken idempotency is for).
 moto records RunInstances' and CopyImage's ClientToken but does not deduplicate on it, as EC2 does
 (https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html): the proxy adds that
 documented behaviour — a repeated token gets the first answer, the request is not carried out twice.
+Likewise EC2 refuses a CreateImage whose name is taken (InvalidAMIName.Duplicate); moto does not, so
+the proxy answers a repeated CreateImage name that way.
 
-argv: UPSTREAM_URL FAULT_RATE SEED STATS_PATH [OPERATIONS]. OPERATIONS, comma-separated, are
+argv: UPSTREAM_URL FAULT_RATE SEED STATS_PATH [OPERATIONS [reject-spot]]. With reject-spot, every spot
+RunInstances is refused with InsufficientInstanceCapacity (as when a region has no spot capacity).
+OPERATIONS, comma-separated, are
 operations (Query Action or JSON target suffix) whose first answer is always lost after forwarding,
 so that the lost-answer case is certain to be exercised. Prints its port. Loopback only."""
 import http.client
@@ -23,16 +27,22 @@ rate = float(sys.argv[2])
 rng = random.Random(int(sys.argv[3]))
 stats_path = sys.argv[4]
 lose_first = set(filter(None, (sys.argv[5] if len(sys.argv) > 5 else "").split(",")))
+reject_spot = len(sys.argv) > 6 and sys.argv[6] == "reject-spot"
 lock = threading.Lock()
 stats = {"requests": 0, "forwarded": 0, "faults": {}, "idempotent_replays": 0}
 tokens = {}
+image_names = set()
+
+
+def save():
+    with open(stats_path, "w") as f:
+        json.dump(stats, f)
 
 
 def record(kind):
     with lock:
         stats["faults"][kind] = stats["faults"].get(kind, 0) + 1
-        with open(stats_path, "w") as f:
-            json.dump(stats, f)
+        save()
 
 
 def throttle(headers):
@@ -68,6 +78,24 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             record(kind)
             self.close_connection = True
             return
+        if reject_spot and operation == "RunInstances" and form.get("InstanceMarketOptions.MarketType", [""])[0] == "spot":
+            with lock:
+                stats["spot_rejections"] = stats.get("spot_rejections", 0) + 1
+                save()
+            return self.answer(400, {"Content-Type": "text/xml"},
+                               (b"<Response><Errors><Error><Code>InsufficientInstanceCapacity</Code><Message>There is no Spot "
+                                b"capacity available that matches your request.</Message></Error></Errors><RequestID>spot</RequestID></Response>"),
+                               None)
+        # EC2 refuses a second image of the same name (moto does not): the answer a retried CreateImage gets.
+        if operation == "CreateImage":
+            name = form.get("Name", [""])[0]
+            with lock:
+                duplicate = name in image_names
+            if duplicate:
+                return self.answer(400, {"Content-Type": "text/xml"},
+                                   ("<Response><Errors><Error><Code>InvalidAMIName.Duplicate</Code><Message>AMI name " + name +
+                                    " is already in use by AMI</Message></Error></Errors><RequestID>dup</RequestID></Response>").encode(),
+                                   None)
         token_key = None
         if form.get("Action", [""])[0] in ("RunInstances", "CopyImage") and form.get("ClientToken"):
             token_key = (form["Action"][0], form["ClientToken"][0])
@@ -85,6 +113,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         connection.close()
         with lock:
             stats["forwarded"] += 1
+            if operation == "CreateImage" and response.status == 200:
+                image_names.add(form.get("Name", [""])[0])
             if token_key and response.status == 200:
                 tokens[token_key] = (200, {"Content-Type": response.getheader("Content-Type", "text/xml")}, payload)
         if kind == "drop-after":
