@@ -88,6 +88,25 @@ public struct InstanceResult: Sendable, Codable {
     public var steps: [StepResult]
 }
 
+extension InstanceResult {
+    /// The result from the console's last `::kiln:: result build=ID status=… exit=N [step=ID]` line of
+    /// this build (docs/instance-protocol.md), for when the result record never reached S3.
+    public static func fromConsole(_ console: String, buildID: String) -> InstanceResult? {
+        for line in console.split(whereSeparator: \.isNewline).reversed() {
+            guard let range = line.range(of: "::kiln:: result ") else { continue }
+            var fields: [String: String] = [:]
+            for pair in line[range.upperBound...].split(separator: " ") {
+                let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                if parts.count == 2 { fields[parts[0]] = parts[1].trimmingCharacters(in: .whitespacesAndNewlines) }
+            }
+            guard fields["build"] == buildID, let status = fields["status"], let exit = fields["exit"].flatMap(Int.init) else { continue }
+            let step = fields["step"].flatMap { $0 == "none" ? nil : $0 }
+            return InstanceResult(protocol: 1, build_id: buildID, status: status, exit_code: exit, failed_step: step, steps: [])
+        }
+        return nil
+    }
+}
+
 /// The one public error type of the AMI pipeline: a build that did not produce an image, and why.
 public struct AMIBuildError: Error, Sendable, CustomStringConvertible {
     /// What failed.

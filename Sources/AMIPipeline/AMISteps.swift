@@ -263,7 +263,7 @@ struct WaitForReport: Step {
             try context.checkCancelled()
             // The console: markers as they arrive (best effort; EC2 updates it every few minutes).
             if let console = try? ec2.getConsoleOutput(instanceID: launched.instanceID, latest: true).output {
-                let markers = console.split(separator: "\n").filter { $0.contains("::kiln:: ") }
+                let markers = console.split(whereSeparator: \.isNewline).filter { $0.contains("::kiln:: ") }
                 for marker in markers.dropFirst(shownMarkers) { context.progress.note("  instance: \(marker)") }
                 shownMarkers = max(shownMarkers, markers.count)
             }
@@ -283,11 +283,16 @@ struct WaitForReport: Step {
                           stoppedState: InstanceStateName?) throws -> Reported {
         let s3 = builder.clients.s3
         let logPath = saveLog(prepared: prepared)
-        guard let body = try? s3.getObject(bucket: prepared.bucket, key: prepared.resultKey).body,
-              let result = try? JSONDecoder().decode(InstanceResult.self, from: Data(body)) else {
-            throw AMIBuildError("the instance stopped without a result record (\(stoppedState?.rawValue ?? "?")); no image was made",
+        let record = (try? s3.getObject(bucket: prepared.bucket, key: prepared.resultKey).body)
+            .flatMap { try? JSONDecoder().decode(InstanceResult.self, from: Data($0)) }
+        // When the instance could not reach S3, its console's result line is the fallback.
+        let console = (try? builder.clients.ec2.getConsoleOutput(instanceID: launched.instanceID).output)
+            .flatMap { InstanceResult.fromConsole($0, buildID: builder.options.buildID) }
+        guard let result = record ?? console else {
+            throw AMIBuildError("the instance stopped without a result record or a console result line (\(stoppedState?.rawValue ?? "?")); no image was made",
                                 logPath: logPath, logTail: tail(logPath))
         }
+        if record == nil { context.progress.note("no result record in S3: using the instance's console result line") }
         guard result.build_id == builder.options.buildID else {
             throw AMIBuildError("the result record belongs to build \(result.build_id), not \(builder.options.buildID)")
         }

@@ -219,12 +219,16 @@ func kilnExecutable() -> String? {
 
 @Suite("kiln killed (SIGKILL) mid-build, then `kiln sweep`", .serialized)
 struct AMIKillTests {
-    @Test("whatever a killed build leaves is found and removed by sweep", arguments: ["security-group", "instance", "image"])
-    func killedThenSwept(after kind: String) throws {
+    /// After which created resource kiln is killed; `image@us-west-2` is the region copy.
+    @Test("whatever a killed build leaves is found and removed by sweep",
+          arguments: ["security-group", "instance", "image", "image@us-west-2"])
+    func killedThenSwept(after point: String) throws {
         guard requireRoot() else { return }
         let kiln = try #require(kilnExecutable(), "the kiln executable is not built (swift build --build-tests builds it)")
         let h = try Harness()
-        _ = try h.recipe(steps: "  - name: s\n    run: \"true\"\n")
+        let kind = String(point.split(separator: "@")[0])
+        let region = point.contains("@") ? String(point.split(separator: "@")[1]) : "us-east-1"
+        _ = try h.recipe(steps: "  - name: s\n    run: \"true\"\n", ami: "  regions: [us-west-2]\n")
         let environment = ["AWS_ACCESS_KEY_ID": MotoServer.accessKeyID, "AWS_SECRET_ACCESS_KEY": MotoServer.secretAccessKey,
                            "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": h.moto.url, "AWS_EC2_METADATA_DISABLED": "true",
                            "HOME": h.dir.path, "PATH": "/usr/bin:/bin", "KILN_POLL_SECONDS": "0.2"]
@@ -243,7 +247,7 @@ struct AMIKillTests {
         while Date() < deadline, buildID == nil, process.isRunning {
             for file in (try? FileManager.default.contentsOfDirectory(atPath: runs)) ?? [] where file.hasSuffix(".json") {
                 if let record = try? Journal.load(path: runs + "/" + file),
-                   record.entries.contains(where: { $0.kind == kind && $0.state == "created" }) {
+                   record.entries.contains(where: { $0.kind == kind && $0.region == region && $0.state == "created" }) {
                     buildID = record.buildID
                 }
             }
@@ -256,13 +260,18 @@ struct AMIKillTests {
 
         // moto makes images available at once, so a build killed after CreateImage may already have
         // finished its AMI (tagged kiln:complete): sweep must keep that one and its snapshots.
-        let finished = try h.ec2.describeImages(owners: ["self"]).filter {
-            $0.tags.value(for: "kiln:build-id") == killed && $0.tags.value(for: "kiln:complete") == "true"
+        var kept: Set<String> = []
+        var finished: [Image] = []
+        for region in ["us-east-1", "us-west-2"] {
+            let done = try h.direct.inRegion(region).describeImages(owners: ["self"]).filter {
+                $0.tags.value(for: "kiln:build-id") == killed && $0.tags.value(for: "kiln:complete") == "true"
+            }
+            finished += done
+            kept.formUnion(done.map { "AMI \($0.imageID) in \(region)" } + done.flatMap { image in
+                image.blockDeviceMappings.compactMap { $0.ebs?.snapshotID }.map { "snapshot \($0)" }
+            })
         }
-        let kept = Set(finished.map { "AMI \($0.imageID) in us-east-1" } + finished.flatMap { image in
-            image.blockDeviceMappings.compactMap { $0.ebs?.snapshotID }.map { "snapshot \($0)" }
-        })
-        let sweeper = Sweeper(regions: [h.ec2], runningBuilds: Sweeper.runningBuilds(journals: runs))
+        let sweeper = Sweeper(regions: [h.ec2, try h.ec2.inRegion("us-west-2")], runningBuilds: Sweeper.runningBuilds(journals: runs))
         let found = try sweeper.find()
         let before = try h.leftovers(killed)
         #expect(found.contains { $0.buildID == killed && $0.kind == kind } || (kind == "image" && !finished.isEmpty),
@@ -364,5 +373,23 @@ struct AMIInterruptTests {
         #expect(try h.leftovers(interrupted).isEmpty, "\(output)")
         let record = try Journal.load(path: runs + "/\(interrupted).json")
         #expect(record.outcome == .cancelled)
+    }
+}
+
+@Suite("The console fallback")
+struct ConsoleResultTests {
+    @Test("the result line of this build is read from the console", arguments: [
+        ("[  12.0] cloud-init: x\n::kiln:: step-end a/b seconds=3\n::kiln:: result build=b-1 status=succeeded exit=0\n", "succeeded", 0, nil as String?),
+        ("::kiln:: result build=b-1 status=failed exit=3 step=demo/broken\r\n[  99.1] reboot: Power down\n", "failed", 3, "demo/broken"),
+    ])
+    func parsed(_ c: (String, String, Int, String?)) throws {
+        let result = try #require(InstanceResult.fromConsole(c.0, buildID: "b-1"))
+        #expect(result.status == c.1 && result.exit_code == c.2 && result.failed_step == c.3)
+    }
+
+    @Test("another build's line, or none, gives nothing")
+    func notThisBuild() {
+        #expect(InstanceResult.fromConsole("::kiln:: result build=b-2 status=succeeded exit=0\n", buildID: "b-1") == nil)
+        #expect(InstanceResult.fromConsole("boot messages only\n", buildID: "b-1") == nil)
     }
 }
