@@ -48,7 +48,7 @@ let package = Package(
         // Pipelines: typed steps with cleanup and a journal; the AMI build.
         .target(name: "Pipeline"),
         .target(name: "AMIPipeline", dependencies: ["Pipeline", "Recipe", "EC2", "SSM", "S3", "STS", "AWSCore",
-                                                   "AWSCredentials", "KilnArchive"]),
+                                                   "AWSCredentials", "KilnArchive", "KilnCrypto"]),
 
         // Commands (one file per subcommand) and the thin executable.
         .target(name: "KilnCommands", dependencies: [

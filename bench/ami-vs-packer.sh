@@ -26,6 +26,7 @@ helpers=$here/ami-vs-packer
 doc=$repo/docs/benchmarks.md
 regions=us-east-1,us-west-2
 began=$EPOCHREALTIME
+load=$(cut -d " " -f 1 /proc/loadavg)
 
 log() { printf 'ami-vs-packer: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -212,7 +213,7 @@ python3 - "$work/info.json" <<EOF
 import json, sys
 json.dump({
     "date": "$(date -u +%Y-%m-%d)",
-    "machine": "$(nproc) CPUs, $mem_gib GiB RAM, $os_name, $(uname -m)",
+    "machine": "$(nproc) CPUs, $mem_gib GiB RAM, $os_name, $(uname -m), load average $load at the start",
     "kiln": "$("$kiln" --version) (release build of $git_state)",
     "packer": "${packer_version#Packer v} (Debian package $packer_deb)",
     "moto": "$(python3 -c 'import moto; print(moto.__version__)')",

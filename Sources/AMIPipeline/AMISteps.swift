@@ -13,58 +13,60 @@ import SSM
 // confirms it gone) unless the build succeeded and the thing is a product (the AMIs).
 
 /// The base AMI is known.
-public struct Based: Sendable {
-    public var input: BuildInput
-    public var baseAMI: String
+struct Based: Sendable {
+    var input: BuildInput
+    var baseAMI: String
+    /// The base image's root device (`/dev/sda1` on Ubuntu, `/dev/xvda` on Amazon Linux and Debian).
+    var rootDevice: String
 }
 
 /// The instance's reporting channel and user-data are ready.
-public struct Prepared: Sendable {
-    public var based: Based
-    public var bucket: String
-    public var logKey: String
-    public var resultKey: String
-    public var userData: [UInt8]
-    public var expiresAt: Date
-    public var tags: [EC2.Tag]
+struct Prepared: Sendable {
+    var based: Based
+    var bucket: String
+    var logKey: String
+    var resultKey: String
+    var userData: [UInt8]
+    var expiresAt: Date
+    var tags: [EC2.Tag]
 }
 
 /// The temporary security group exists.
-public struct Secured: Sendable {
-    public var prepared: Prepared
-    public var groupID: String
+struct Secured: Sendable {
+    var prepared: Prepared
+    var groupID: String
 }
 
 /// The build instance is running.
-public struct Launched: Sendable {
-    public var secured: Secured
-    public var instanceID: String
-    public var instanceType: String
-    public var spot: Bool
+struct Launched: Sendable {
+    var secured: Secured
+    var instanceID: String
+    var instanceType: String
+    var spot: Bool
 }
 
 /// The instance reported success and stopped.
-public struct Reported: Sendable {
-    public var launched: Launched
-    public var result: InstanceResult
+struct Reported: Sendable {
+    var launched: Launched
+    var result: InstanceResult
 }
 
 /// The AMI exists and is available in the build region.
-public struct Imaged: Sendable {
-    public var reported: Reported
-    public var imageID: String
-    public var name: String
+struct Imaged: Sendable {
+    var reported: Reported
+    var imageID: String
+    var name: String
 }
 
 /// The AMIs of every region.
-public struct Copied: Sendable {
-    public var imaged: Imaged
-    public var amis: [String: String]
+struct Copied: Sendable {
+    var imaged: Imaged
+    var amis: [String: String]
 }
 
 /// The end of the pipeline.
-public struct Finished: Sendable {
-    public var copied: Copied
+struct Finished: Sendable {
+    var copied: Copied
 }
 
 extension Imaged {
@@ -97,8 +99,14 @@ struct ResolveBase: Step {
             }
             ami = newest.imageID
         }
+        guard let image = try builder.clients.ec2.describeImages(imageIDs: [ami]).first else {
+            throw AMIBuildError("the base AMI \(ami) does not exist in \(builder.clients.region)")
+        }
+        guard image.rootDeviceType == nil || image.rootDeviceType == "ebs" else {
+            throw AMIBuildError("the base AMI \(ami) is instance-store backed; kiln builds EBS-backed AMIs")
+        }
         context.progress.note("base AMI: \(ami)")
-        return Based(input: input, baseAMI: ami)
+        return Based(input: input, baseAMI: ami, rootDevice: image.rootDeviceName ?? "/dev/sda1")
     }
 }
 
@@ -119,9 +127,13 @@ struct PrepareReporting: Step {
             bucket = "kiln-builds-\(account)-\(builder.clients.region)"
         }
         try builder.clients.s3.createBucket(bucket)
-        try builder.clients.s3.putBucketLifecycleConfiguration(bucket: bucket, rules: [
-            LifecycleRule(id: "kiln-build-logs", prefix: "builds/", expirationDays: options.logRetentionDays),
-        ])
+        if options.bucket == nil {
+            // kiln's own bucket: its logs expire. A bucket the user names keeps the rules it has
+            // (PutBucketLifecycleConfiguration replaces them all).
+            try builder.clients.s3.putBucketLifecycleConfiguration(bucket: bucket, rules: [
+                LifecycleRule(id: "kiln-build-logs", prefix: "builds/", expirationDays: options.logRetentionDays),
+            ])
+        }
         let prefix = "builds/\(recipe.name)/\(options.buildID)"
         let timeout = TimeInterval((recipe.ami.timeoutMinutes ?? UserDataRenderer.defaultTimeoutMinutes) * 60)
         let expires = Int(timeout + options.reportGrace + 3600)
@@ -145,7 +157,13 @@ struct CreateSecurityGroup: Step {
 
     func run(_ prepared: Prepared, _ context: PipelineContext) throws -> Secured {
         let ec2 = builder.clients.ec2
-        let vpc = try ec2.describeVpcs(filters: [EC2.Filter(name: "isDefault", values: ["true"])]).first?.vpcID
+        let recipe = prepared.based.input.recipe
+        let vpc: String?
+        if let subnet = recipe.ami.subnetID {
+            vpc = try ec2.describeSubnets(subnetIDs: [subnet]).first?.vpcID
+        } else {
+            vpc = try ec2.describeVpcs(filters: [EC2.Filter(name: "isDefault", values: ["true"])]).first?.vpcID
+        }
         let groupName = "kiln-\(builder.options.buildID)"
         let entry = try context.journal.creating(kind: "security-group", region: builder.clients.region, token: groupName, step: name)
         let result: CreateSecurityGroupResult
@@ -163,17 +181,11 @@ struct CreateSecurityGroup: Step {
 
     func cleanup(_ output: Secured?, outcome: PipelineOutcome, _ context: PipelineContext) throws {
         let ec2 = builder.clients.ec2
-        let groupID: String
-        if let output { groupID = output.groupID } else if let id = context.journal.record.entries.last(where: { $0.kind == "security-group" && $0.id != nil })?.id {
-            groupID = id
-        } else { return }
-        context.progress.cleaning("delete security group \(groupID)")
-        try Cleanup.until(gone: "security group \(groupID)", context: context, delete: {
-            do { try ec2.deleteSecurityGroup(groupID: groupID) } catch let error as AWSError where error.code == "InvalidGroup.NotFound" {}
-        }, isGone: {
-            do { return try ec2.describeSecurityGroups(groupIDs: [groupID]).isEmpty } catch let error as AWSError where error.code == "InvalidGroup.NotFound" { return true }
-        })
-        try context.journal.deleted(kind: "security-group", id: groupID)
+        // The journal's IDs, and whatever carries this build's tag (a create whose answer was lost).
+        var ids = Set(context.journal.record.entries.filter { $0.kind == "security-group" && $0.state != "deleted" }.compactMap(\.id))
+        if let output { ids.insert(output.groupID) }
+        ids.formUnion(try ec2.describeSecurityGroups(filters: builder.buildTag).map(\.groupID))
+        try eachConfirmed(ids.sorted()) { try deleteSecurityGroup($0, ec2: ec2, context: context) }
     }
 }
 
@@ -197,19 +209,23 @@ struct LaunchInstance: Step {
         for spot in markets {
             for type in types {
                 try context.checkCancelled()
-                let token = "kiln-\(builder.options.buildID)-\(spot ? "spot" : "od")-\(type)"
+                let token = builder.clientToken("\(spot ? "spot" : "od")-\(type)")
                 let entry = try context.journal.creating(kind: "instance", region: builder.clients.region, token: token, step: name)
-                var volumes = [BlockDeviceMapping(deviceName: "/dev/sda1", ebs: EbsBlockDevice(
-                    deleteOnTermination: true, encrypted: true, volumeSize: recipe.ami.rootVolumeGB ?? 16, volumeType: "gp3"))]
+                let encrypted = !builder.isShared(recipe)
+                var volumes = [BlockDeviceMapping(deviceName: prepared.based.rootDevice, ebs: EbsBlockDevice(
+                    deleteOnTermination: true, encrypted: encrypted, volumeSize: recipe.ami.rootVolumeGB ?? 16, volumeType: "gp3"))]
                 if let data = recipe.ami.dataVolume {
                     volumes.append(BlockDeviceMapping(deviceName: data.device, ebs: EbsBlockDevice(
-                        deleteOnTermination: true, encrypted: true, volumeSize: data.sizeGB, volumeType: "gp3")))
+                        deleteOnTermination: true, encrypted: encrypted, volumeSize: data.sizeGB, volumeType: "gp3")))
                 }
                 let request = RunInstancesRequest(
                     imageID: prepared.based.baseAMI, instanceType: type, clientToken: token, userData: prepared.userData,
                     securityGroupIDs: [secured.groupID], subnetID: recipe.ami.subnetID, blockDeviceMappings: volumes,
                     instanceInitiatedShutdownBehavior: .stop, metadataOptions: .imdsV2Required,
-                    instanceMarketOptions: spot ? InstanceMarketOptionsRequest() : nil,
+                    // Spot: a persistent request whose interruption stops the instance, so that the
+                    // instance-initiated power-off stops it (one-time spot requests terminate).
+                    instanceMarketOptions: spot ? InstanceMarketOptionsRequest(spotOptions: SpotMarketOptions(
+                        spotInstanceType: "persistent", instanceInterruptionBehavior: "stop")) : nil,
                     tagSpecifications: [TagSpecification(resourceType: "instance", tags: prepared.tags),
                                         TagSpecification(resourceType: "volume", tags: prepared.tags)])
                 do {
@@ -229,23 +245,19 @@ struct LaunchInstance: Step {
         throw lastError ?? AMIBuildError("no instance type to launch")
     }
 
+    /// Notes once why a shared AMI's volumes are not encrypted.
+    static func encryptionNote(_ recipe: ResolvedRecipe) -> String {
+        "the AMI is shared, so its volumes are not encrypted: AWS cannot share AMIs whose snapshots use the default EBS key, nor make encrypted AMIs public"
+    }
+
     func cleanup(_ output: Launched?, outcome: PipelineOutcome, _ context: PipelineContext) throws {
         // Every instance the journal knows of (a launch may have succeeded without an answer).
         var ids = Set(context.journal.record.entries.filter { $0.kind == "instance" && $0.state != "deleted" }.compactMap(\.id))
         if let output { ids.insert(output.instanceID) }
         let ec2 = builder.clients.ec2
-        for id in ids.sorted() {
-            context.progress.cleaning("terminate instance \(id)")
-            try Cleanup.until(gone: "instance \(id)", context: context, delete: {
-                do { _ = try ec2.terminateInstances(instanceIDs: [id]) } catch let error as AWSError where error.code == "InvalidInstanceID.NotFound" {}
-            }, isGone: {
-                do {
-                    let instances = try ec2.describeInstances(instanceIDs: [id])
-                    return instances.allSatisfy { $0.state.name == .terminated }
-                } catch let error as AWSError where error.code == "InvalidInstanceID.NotFound" { return true }
-            })
-            try context.journal.deleted(kind: "instance", id: id)
-        }
+        // Also whatever carries this build's tag: a launch whose answer was lost is still found.
+        ids.formUnion(try ec2.describeInstances(filters: builder.buildTag).filter { $0.state.name != .terminated }.map(\.instanceID))
+        try eachConfirmed(ids.sorted()) { try terminateInstance($0, ec2: ec2, context: context) }
     }
 }
 
@@ -257,7 +269,7 @@ struct WaitForReport: Step {
 
     func run(_ launched: Launched, _ context: PipelineContext) throws -> Reported {
         let prepared = launched.secured.prepared
-        let ec2 = builder.clients.ec2, s3 = builder.clients.s3
+        let ec2 = builder.clients.ec2
         var shownMarkers = 0
         while true {
             try context.checkCancelled()
@@ -268,13 +280,16 @@ struct WaitForReport: Step {
                 shownMarkers = max(shownMarkers, markers.count)
             }
             let state = try ec2.describeInstances(instanceIDs: [launched.instanceID]).first?.state.name
-            if state == .stopped || state == .terminated {
+            if state == .stopped {
                 return try conclude(launched, prepared: prepared, context: context, stoppedState: state)
+            }
+            if state == .terminated || state == .shuttingDown {
+                throw AMIBuildError("the build instance was terminated (\(state?.rawValue ?? "?")) before it could be imaged; no image was made",
+                                    logPath: nil)
             }
             if context.clock() > prepared.expiresAt {
                 throw AMIBuildError("the instance did not report within the recipe's timeout (\(prepared.based.input.recipe.ami.timeoutMinutes ?? UserDataRenderer.defaultTimeoutMinutes) minutes and \(Int(builder.options.reportGrace)) s of grace); no image was made")
             }
-            _ = s3
             try context.sleep(builder.options.pollInterval)
         }
     }
@@ -342,19 +357,14 @@ struct CreateImage: Step {
             imageID = existing.imageID
         }
         try context.journal.created(entry, id: imageID)
-        let image = try ec2.waitForImageAvailable(imageID, waiter: Waiter(initialDelay: builder.options.pollInterval,
-                                                                          maxDelay: max(builder.options.pollInterval, 60),
-                                                                          timeout: builder.options.imageTimeout))
-        let snapshots = image.blockDeviceMappings.compactMap { $0.ebs?.snapshotID }
-        if !snapshots.isEmpty { try ec2.createTags(resourceIDs: snapshots, tags: prepared.tags) }
+        try builder.waitAvailable(imageID, ec2: ec2, tags: prepared.tags, context: context)
         context.progress.note("AMI \(imageID) available in \(builder.clients.region)")
         return Imaged(reported: reported, imageID: imageID, name: imageName)
     }
 
     func cleanup(_ output: Imaged?, outcome: PipelineOutcome, _ context: PipelineContext) throws {
         guard outcome != .succeeded else { return }
-        let ids = Set(context.journal.record.entries.filter { $0.kind == "image" && $0.region == builder.clients.region && $0.state != "deleted" }.compactMap(\.id))
-        for id in ids.sorted() { try deregisterWithSnapshots(id, ec2: builder.clients.ec2, context: context) }
+        try builder.removeImages(in: builder.clients.region, context: context)
     }
 }
 
@@ -370,18 +380,14 @@ struct CopyToRegions: Step {
             let region = regions[index]
             do {
                 let ec2 = try builder.clients.ec2.inRegion(region)
-                let token = "kiln-\(builder.options.buildID)-copy-\(region)"
+                let token = builder.clientToken("copy-\(region)")
                 let entry = try context.journal.creating(kind: "image", region: region, token: token, step: name)
                 let copy = try ec2.copyImage(CopyImageRequest(sourceImageID: imaged.imageID, sourceRegion: builder.clients.region,
                                                               name: imaged.name, description: imaged.recipe.description,
-                                                              clientToken: token, copyImageTags: true,
+                                                              clientToken: token,
                                                               tagSpecifications: [TagSpecification(resourceType: "image", tags: imaged.tags)]))
                 try context.journal.created(entry, id: copy)
-                let image = try ec2.waitForImageAvailable(copy, waiter: Waiter(initialDelay: builder.options.pollInterval,
-                                                                               maxDelay: max(builder.options.pollInterval, 60),
-                                                                               timeout: builder.options.imageTimeout))
-                let snapshots = image.blockDeviceMappings.compactMap { $0.ebs?.snapshotID }
-                try ec2.createTags(resourceIDs: [copy] + snapshots, tags: imaged.tags)
+                try builder.waitAvailable(copy, ec2: ec2, tags: imaged.tags, context: context)
                 context.progress.note("AMI \(copy) available in \(region)")
                 collected.add(region: region, ami: copy)
             } catch {
@@ -395,11 +401,8 @@ struct CopyToRegions: Step {
 
     func cleanup(_ output: Copied?, outcome: PipelineOutcome, _ context: PipelineContext) throws {
         guard outcome != .succeeded else { return }
-        let copies = context.journal.record.entries.filter { $0.kind == "image" && $0.region != builder.clients.region && $0.state != "deleted" }
-        for entry in copies {
-            guard let id = entry.id else { continue }
-            try deregisterWithSnapshots(id, ec2: try builder.clients.ec2.inRegion(entry.region), context: context)
-        }
+        let regions = Set((output?.imaged.recipe.ami.regions ?? []) + context.journal.record.entries.filter { $0.kind == "image" }.map(\.region))
+        try eachConfirmed(regions.subtracting([builder.clients.region]).sorted()) { try builder.removeImages(in: $0, context: context) }
     }
 }
 
@@ -416,45 +419,30 @@ struct ShareAndDeprecate: Step {
         permissions += (share.accounts ?? []).map { LaunchPermission(userID: $0) }
         permissions += (share.organizations ?? []).map { LaunchPermission(organizationARN: $0) }
         permissions += (share.organizationalUnits ?? []).map { LaunchPermission(organizationalUnitARN: $0) }
-        for (region, ami) in copied.amis.sorted(by: { $0.key < $1.key }) {
-            let ec2 = try builder.clients.ec2.inRegion(region)
-            if share.isPublic == true {
-                let state = try? ec2.getImageBlockPublicAccessState().imageBlockPublicAccessState
-                if let state, state != "unblocked" {
-                    throw AMIBuildError("the account blocks public AMI sharing in \(region) (\(state)): allow it with `aws ec2 disable-image-block-public-access --region \(region)`, or set share.public: false")
+        let regions = try copied.amis.sorted(by: { $0.key < $1.key }).map { ($0.value, try builder.clients.ec2.inRegion($0.key)) }
+        // Every region's block-public-access state first, so that no region is made public before one refuses.
+        if share.isPublic == true {
+            for (_, ec2) in regions {
+                // moto does not implement this call; a failure to ask is not a refusal.
+                if let state = try? ec2.getImageBlockPublicAccessState().imageBlockPublicAccessState, state != "unblocked" {
+                    throw AMIBuildError("the account blocks public AMI sharing in \(ec2.region) (\(state)): allow it with `aws ec2 disable-image-block-public-access --region \(ec2.region)`, or set share.public: false")
                 }
             }
+        }
+        for (ami, ec2) in regions {
+            try context.checkCancelled()
             if !permissions.isEmpty {
                 try ec2.modifyImageAttribute(imageID: ami, launchPermission: LaunchPermissionModifications(add: permissions))
             }
-            // The mark of a finished build: `kiln sweep` never removes an AMI that carries it.
-            try ec2.createTags(resourceIDs: [ami], tags: [EC2.Tag(key: "kiln:complete", value: "true")])
             if let days = recipe.ami.deprecateAfterDays {
                 _ = try ec2.enableImageDeprecation(imageID: ami, deprecateAt: context.clock().addingTimeInterval(TimeInterval(days) * 86400))
             }
         }
+        // The mark of a finished build, last: `kiln sweep` never removes an AMI that carries it.
+        for (ami, ec2) in regions {
+            try ec2.createTags(resourceIDs: [ami], tags: [EC2.Tag(key: "kiln:complete", value: "true")])
+        }
         return Finished(copied: copied)
-    }
-}
-
-/// Deregisters an AMI and deletes its snapshots, confirming both gone.
-func deregisterWithSnapshots(_ imageID: String, ec2: EC2Client, context: PipelineContext) throws {
-    let snapshots = ((try? ec2.describeImages(imageIDs: [imageID])) ?? []).flatMap { $0.blockDeviceMappings.compactMap { $0.ebs?.snapshotID } }
-    context.progress.cleaning("deregister AMI \(imageID)")
-    try Cleanup.until(gone: "AMI \(imageID)", context: context, delete: {
-        do { try ec2.deregisterImage(imageID: imageID) } catch let error as AWSError where error.code.hasPrefix("InvalidAMIID") {}
-    }, isGone: {
-        do { return try ec2.describeImages(imageIDs: [imageID]).allSatisfy { $0.state == .deregistered } } catch let error as AWSError where error.code.hasPrefix("InvalidAMIID") { return true }
-    })
-    try context.journal.deleted(kind: "image", id: imageID)
-    for snapshot in snapshots {
-        context.progress.cleaning("delete snapshot \(snapshot)")
-        try Cleanup.until(gone: "snapshot \(snapshot)", context: context, delete: {
-            do { try ec2.deleteSnapshot(snapshotID: snapshot) } catch let error as AWSError where error.code == "InvalidSnapshot.NotFound" {}
-        }, isGone: {
-            do { return try ec2.describeSnapshots(snapshotIDs: [snapshot]).isEmpty } catch let error as AWSError where error.code == "InvalidSnapshot.NotFound" { return true }
-        })
-        try context.journal.deleted(kind: "snapshot", id: snapshot)
     }
 }
 

@@ -16,7 +16,7 @@ public struct Leftover: Sendable, Codable, Equatable {
 }
 
 /// Finds and removes what kiln builds left behind: everything tagged `kiln:build-id` by a build that
-/// is not running now — instances that are not terminated, security groups, AMIs without the
+/// is not running here and whose `kiln:expires-at` has passed (or with `force`) — instances that are not terminated, security groups, AMIs without the
 /// `kiln:complete` mark (a build that never finished) and the snapshots of such AMIs, and snapshots no
 /// AMI uses any more.
 public struct Sweeper: Sendable {
@@ -24,22 +24,38 @@ public struct Sweeper: Sendable {
     public var regions: [EC2Client]
     /// Builds that are still running (their resources are left alone).
     public var runningBuilds: Set<String>
+    /// Also remove what carries a `kiln:expires-at` still in the future (a build that may still be running
+    /// on another machine); off by default.
+    public var force: Bool
+    /// The current time, for `kiln:expires-at`.
+    public var now: Date
 
     /// Creates a sweeper.
-    public init(regions: [EC2Client], runningBuilds: Set<String>) {
+    public init(regions: [EC2Client], runningBuilds: Set<String>, force: Bool = false, now: Date = Date()) {
         self.regions = regions
         self.runningBuilds = runningBuilds
+        self.force = force
+        self.now = now
     }
 
-    /// The build IDs of journals in `directory` whose kiln process is still alive and unfinished.
+    /// The build IDs of journals in `directory` whose kiln process is still alive and unfinished
+    /// (a process we may not signal, EPERM, is alive too).
     public static func runningBuilds(journals directory: String) -> Set<String> {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         var running: Set<String> = []
         for file in files where file.hasSuffix(".json") {
             guard let record = try? Journal.load(path: (directory as NSString).appendingPathComponent(file)) else { continue }
-            if record.finishedAt == nil, kill(pid_t(record.pid), 0) == 0 { running.insert(record.buildID) }
+            if record.finishedAt == nil, kill(pid_t(record.pid), 0) == 0 || errno == EPERM { running.insert(record.buildID) }
         }
         return running
+    }
+
+    /// The regions named in the journals in `directory` (where builds made copies).
+    public static func journalRegions(_ directory: String) -> Set<String> {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return Set(files.filter { $0.hasSuffix(".json") }.compactMap {
+            try? Journal.load(path: (directory as NSString).appendingPathComponent($0))
+        }.flatMap { $0.entries.map(\.region) })
     }
 
     /// What would be removed.
@@ -50,6 +66,9 @@ public struct Sweeper: Sendable {
             let region = ec2.region
             func build(_ tags: [EC2.Tag]) -> String? {
                 guard let id = tags.value(for: "kiln:build-id"), !runningBuilds.contains(id) else { return nil }
+                // A build whose deadline has not passed may be running elsewhere (CI, a colleague's laptop).
+                if !force, let expires = tags.value(for: "kiln:expires-at").flatMap({ ISO8601DateFormatter().date(from: $0) }),
+                   expires > now { return nil }
                 return id
             }
             for instance in try ec2.describeInstances(filters: tagged) where instance.state.name != .terminated {
@@ -78,41 +97,28 @@ public struct Sweeper: Sendable {
         return found
     }
 
-    /// Removes leftovers in dependency order (instances, then images, snapshots, security groups),
-    /// each confirmed gone.
+    /// Removes leftovers in dependency order (instances, then images with their snapshots, snapshots,
+    /// security groups), each confirmed gone; carries on past failures and reports them at the end.
     public func remove(_ leftovers: [Leftover], context: PipelineContext) throws {
         let order = ["instance", "image", "snapshot", "security-group"]
+        var failures: [String] = []
         for kind in order {
             for leftover in leftovers where leftover.kind == kind {
                 guard let ec2 = regions.first(where: { $0.region == leftover.region }) else { continue }
-                context.progress.cleaning("\(kind) \(leftover.id) in \(leftover.region) (build \(leftover.buildID))")
-                switch kind {
-                case "instance":
-                    try Cleanup.until(gone: "instance \(leftover.id)", context: context, delete: {
-                        _ = try ec2.terminateInstances(instanceIDs: [leftover.id])
-                    }, isGone: {
-                        try ec2.describeInstances(instanceIDs: [leftover.id]).allSatisfy { $0.state.name == .terminated }
-                    })
-                case "image":
-                    try Cleanup.until(gone: "AMI \(leftover.id)", context: context, delete: {
-                        try ec2.deregisterImage(imageID: leftover.id)
-                    }, isGone: {
-                        do { return try ec2.describeImages(imageIDs: [leftover.id]).isEmpty } catch let error as AWSError where error.code.hasPrefix("InvalidAMIID") { return true }
-                    })
-                case "snapshot":
-                    try Cleanup.until(gone: "snapshot \(leftover.id)", context: context, delete: {
-                        try ec2.deleteSnapshot(snapshotID: leftover.id)
-                    }, isGone: {
-                        do { return try ec2.describeSnapshots(snapshotIDs: [leftover.id]).isEmpty } catch let error as AWSError where error.code == "InvalidSnapshot.NotFound" { return true }
-                    })
-                default:
-                    try Cleanup.until(gone: "security group \(leftover.id)", context: context, delete: {
-                        try ec2.deleteSecurityGroup(groupID: leftover.id)
-                    }, isGone: {
-                        do { return try ec2.describeSecurityGroups(groupIDs: [leftover.id]).isEmpty } catch let error as AWSError where error.code == "InvalidGroup.NotFound" { return true }
-                    })
+                do {
+                    switch kind {
+                    case "instance": try terminateInstance(leftover.id, ec2: ec2, context: context)
+                    case "image": try deregisterWithSnapshots(leftover.id, ec2: ec2, context: context)
+                    case "snapshot":
+                        let already = context.journal.record.entries.contains { $0.kind == "snapshot" && $0.id == leftover.id && $0.state == "deleted" }
+                        if !already { try deleteSnapshot(leftover.id, ec2: ec2, context: context) }
+                    default: try deleteSecurityGroup(leftover.id, ec2: ec2, context: context)
+                    }
+                } catch {
+                    failures.append("\(kind) \(leftover.id) in \(leftover.region): \(error)")
                 }
             }
         }
+        if !failures.isEmpty { throw AMIBuildError("sweep could not remove: " + failures.joined(separator: "; ")) }
     }
 }

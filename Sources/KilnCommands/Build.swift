@@ -84,14 +84,12 @@ public struct Build: ContextCommand {
             let builder = AMIBuilder(clients: clients, options: options)
             do {
                 let result = try builder.build(recipe, hash: hash, context: pipelineContext)
-                try journal.finish(outcome: .succeeded)
                 results.append(result)
                 if !global.json {
                     context.out("\(recipe.name) \(recipe.version) (\(buildID), \(result.seconds) s):\n")
                     for (region, ami) in result.amis.sorted(by: { $0.key < $1.key }) { context.out("  \(region)  \(ami)\n") }
                 }
             } catch {
-                try? journal.finish(outcome: pipelineContext.isCancelled ? .cancelled : .failed)
                 context.err("error: build \(buildID) of \(recipe.name) failed: \(error)\n")
                 failed += 1
                 if pipelineContext.isCancelled { break }

@@ -13,12 +13,14 @@ public struct Sweep: ContextCommand {
         Finds, in the build region and every region named with --regions, whatever carries a \
         kiln:build-id tag of a build that is not running: instances, security groups, AMIs of \
         builds that never finished (without the kiln:complete tag) and their snapshots. \
-        Finished AMIs are never touched.
+        Finished AMIs are never touched, and neither is a build whose kiln:expires-at has not \
+        passed (it may be running on another machine) unless --force.
 
         Examples:
           kiln sweep --dry-run
           kiln sweep --regions us-west-2,eu-west-1
           kiln sweep --json --dry-run | jq length
+          kiln sweep --force    # also builds whose deadline has not passed
         """)
 
     /// Only list.
@@ -26,8 +28,12 @@ public struct Sweep: ContextCommand {
     public var dryRun = false
 
     /// Extra regions.
-    @Option(help: "More regions to sweep, comma-separated (the build region is always swept).")
+    @Option(help: "More regions to sweep, comma-separated (the build region and the regions in local journals are always swept).")
     public var regions: String?
+
+    /// Sweep builds whose deadline has not passed.
+    @Flag(help: "Also remove resources of builds whose kiln:expires-at has not passed (they may be running on another machine).")
+    public var force = false
 
     /// Global options.
     @OptionGroup public var global: GlobalOptions
@@ -39,12 +45,13 @@ public struct Sweep: ContextCommand {
     public func run(context: CommandContext) throws {
         let config = try global.awsConfig(context: context)
         let home = try EC2Client(config: config)
+        let runs = context.absolute(".kiln/runs")
         var clients = [home]
-        for region in (regions ?? "").split(separator: ",").map(String.init) where region != config.region {
+        let named = Set((regions ?? "").split(separator: ",").map(String.init)).union(Sweeper.journalRegions(runs))
+        for region in named.sorted() where region != config.region {
             clients.append(try home.inRegion(region))
         }
-        let running = Sweeper.runningBuilds(journals: context.absolute(".kiln/runs"))
-        let sweeper = Sweeper(regions: clients, runningBuilds: running)
+        let sweeper = Sweeper(regions: clients, runningBuilds: Sweeper.runningBuilds(journals: runs), force: force)
         let leftovers = try sweeper.find()
         if global.json {
             context.out(try jsonText(leftovers))
@@ -54,11 +61,12 @@ public struct Sweep: ContextCommand {
             for item in leftovers { context.out("\(item.region)  \(item.kind)  \(item.id)  (build \(item.buildID))\n") }
         }
         guard !dryRun, !leftovers.isEmpty else { return }
-        let journal = try Journal(directory: context.absolute(".kiln/runs"), buildID: "sweep-\(Int(Date().timeIntervalSince1970))", recipe: "sweep")
+        let journal = try Journal(directory: context.absolute(".kiln/sweeps"), buildID: "sweep-\(UUID().uuidString.prefix(8).lowercased())",
+                                  recipe: "sweep")
         let pipelineContext = PipelineContext(buildID: "sweep", journal: journal,
                                               progress: ProgressReporter(write: { context.err($0 + "\n") }))
         try sweeper.remove(leftovers, context: pipelineContext)
-        try journal.finish(outcome: .succeeded)
+        try journal.finish(outcome: .succeeded)  // the sweep's own journal records each deletion
         if !global.json { context.out("removed \(leftovers.count) resources\n") }
     }
 }

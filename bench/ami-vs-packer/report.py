@@ -49,6 +49,20 @@ def fmt(number):
     return f"{number:g}" if isinstance(number, (int, float)) else str(number)
 
 
+def plural(count, noun):
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def backoff(run):
+    """Seconds between each 5xx answer and the client's next request: time spent backing off."""
+    requests = sorted(run["requests"], key=lambda q: q["time"])
+    total = 0.0
+    for current, following in zip(requests, requests[1:]):
+        if current["status"] >= 500:
+            total += max(0.0, following["time"] - (current["time"] + current["ms"] / 1000))
+    return total
+
+
 def median(values):
     return statistics.median(values) if values else float("nan")
 
@@ -123,9 +137,9 @@ def has_job_tag(tags):
 lines = [HEADING, ""]
 lines += [
     f"Measured {info['date']} on {info['machine']}: kiln {info['kiln']}, Packer {info['packer']}, "
-    f"moto {info['moto']}, {info['swift']}, {info['python']}. {len(kiln['runs'])} runs per tool, "
+    f"moto {info['moto']}, {info['swift']}, {info['python']}. {plural(len(kiln['runs']), 'run')} per tool, "
     f"alternating, each against a freshly reset moto. To reproduce: `bench/ami-vs-packer.sh` "
-    f"(`RUNS=N` for more runs; about {info['minutes']} minutes here, kiln's release build included).",
+    f"(`RUNS=N` for more runs; {plural(int(info['minutes']), 'minute')} here, kiln's release build included).",
     "",
     f"**Target** (from the issue): \"{TARGET}\". "
     + (f"**Met**: kiln made {fmt(kiln_without)} requests without its result-record reads (median), "
@@ -148,6 +162,8 @@ lines += [
     f"{errors(packer['typical']) if packer['typical'] else '-'} |",
     f"| wall time, median (per run) | {median(kiln['seconds']):.1f} s ({per_run(kiln['seconds'], 1)}) | "
     f"{median(packer['seconds']):.1f} s ({per_run(packer['seconds'], 1)}) |",
+    f"| of which backing off after 5xx answers (retries), median | {median([backoff(r) for r in kiln['runs']]):.1f} s | "
+    f"{median([backoff(r) for r in packer['runs']]):.1f} s |",
     f"| left behind: instances not terminated | {leftover_cell('kiln', 'instances')} | {leftover_cell('packer', 'instances')} |",
     f"| left behind: security groups (besides `default`) | {leftover_cell('kiln', 'security_groups')} | "
     f"{leftover_cell('packer', 'security_groups')} |",
