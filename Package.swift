@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "KilnHTTPTests", dependencies: ["KilnHTTP"]),
         .testTarget(name: "KilnCryptoTests", dependencies: ["KilnCrypto"]),
         .testTarget(name: "KilnArchiveTests", dependencies: ["KilnArchive"]),
-        .testTarget(name: "RecipeTests", dependencies: ["Recipe", "KilnArchive"], exclude: ["Fixtures"]),
+        .testTarget(name: "RecipeTests", dependencies: ["Recipe", "KilnArchive", "KilnTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4"], exclude: ["Fixtures"]),
         .testTarget(name: "AWSCredentialsTests", dependencies: ["AWSCredentials"]),
         .testTarget(name: "AWSCoreTests", dependencies: ["AWSCore", "KilnHTTP", "KilnTestSupport"], exclude: ["Fixtures"]),

@@ -61,6 +61,11 @@ log "building kiln (swift build -c release --product kiln)"
 (cd "$repo" && swift build -c release --product kiln >&2)
 kiln=$(cd "$repo" && swift build -c release --show-bin-path)/kiln
 [[ -x $kiln ]] || die "no kiln binary at $kiln"
+# What was built: the commit, and whether the sources differed from it.
+git_state=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo "an unknown commit")
+if [[ -n $(git -C "$repo" status --porcelain -- Sources Package.swift 2>/dev/null) ]]; then
+  git_state="$git_state with uncommitted changes to Sources/ or Package.swift"
+fi
 
 # --- servers, and the trap that stops them --------------------------------------------------------------
 work=$(mktemp -d "${TMPDIR:-/tmp}/ami-vs-packer.XXXXXX")
@@ -201,10 +206,6 @@ for n in $(seq "$RUNS"); do
 done
 
 # --- report -----------------------------------------------------------------------------------------
-git_state=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n $(git -C "$repo" status --porcelain -- Sources Package.swift 2>/dev/null) ]]; then
-  git_state="$git_state with uncommitted changes in Sources/"
-fi
 mem_gib=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
 os_name=$(sed -n 's/^PRETTY_NAME="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' /etc/os-release)
 packer_deb=$(dpkg-query -W -f='${Version}' packer 2>/dev/null || echo "not from apt")

@@ -207,6 +207,22 @@ struct AMICancelTests {
     }
 }
 
+/// Polls the journals in `runs` until one shows a `kind` created in `region` (for up to 60 s, while
+/// `process` runs); returns that build's ID.
+func waitForJournal(in runs: String, showing kind: String, region: String, while process: Process) -> String? {
+    let deadline = Date().addingTimeInterval(60)
+    while Date() < deadline, process.isRunning {
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: runs)) ?? [] where file.hasSuffix(".json") {
+            if let record = try? Journal.load(path: runs + "/" + file),
+               record.entries.contains(where: { $0.kind == kind && $0.region == region && $0.state == "created" }) {
+                return record.buildID
+            }
+        }
+        usleep(20_000)
+    }
+    return nil
+}
+
 /// The kiln executable next to the test bundle.
 func kilnExecutable() -> String? {
     let candidates = [
@@ -242,17 +258,7 @@ struct AMIKillTests {
         try process.run()
         // Wait until the journal shows the resource created, then kill kiln without warning.
         let runs = h.dir.path + "/.kiln/runs"
-        var buildID: String?
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, buildID == nil, process.isRunning {
-            for file in (try? FileManager.default.contentsOfDirectory(atPath: runs)) ?? [] where file.hasSuffix(".json") {
-                if let record = try? Journal.load(path: runs + "/" + file),
-                   record.entries.contains(where: { $0.kind == kind && $0.region == region && $0.state == "created" }) {
-                    buildID = record.buildID
-                }
-            }
-            if buildID == nil { usleep(20_000) }
-        }
+        let buildID = waitForJournal(in: runs, showing: kind, region: region, while: process)
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         let killed = try #require(buildID, "the build never created a \(kind)")
@@ -356,17 +362,7 @@ struct AMIInterruptTests {
         process.standardError = stderr
         try process.run()
         let runs = h.dir.path + "/.kiln/runs"
-        var buildID: String?
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, buildID == nil, process.isRunning {
-            for file in (try? FileManager.default.contentsOfDirectory(atPath: runs)) ?? [] where file.hasSuffix(".json") {
-                if let record = try? Journal.load(path: runs + "/" + file),
-                   record.entries.contains(where: { $0.kind == kind && $0.state == "created" }) {
-                    buildID = record.buildID
-                }
-            }
-            if buildID == nil { usleep(20_000) }
-        }
+        let buildID = waitForJournal(in: runs, showing: kind, region: "us-east-1", while: process)
         kill(process.processIdentifier, SIGINT)
         usleep(150_000)
         kill(process.processIdentifier, SIGINT)

@@ -24,28 +24,14 @@ struct Recorded: Decodable {
 /// The scripted loopback server (Fixtures/scripted_server.py).
 final class ScriptedServer {
     let dir: TempDirectory
-    let process = Process()
-    let port: Int
+    let server: PortPrintingServer
+    var port: Int { server.port }
 
     init(_ responses: [[String: Any]]) throws {
         dir = try TempDirectory()
         let script = try JSONSerialization.data(withJSONObject: responses)
         _ = FileManager.default.createFile(atPath: dir.path + "/script.json", contents: script)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "\(fixtures)/scripted_server.py", dir.path + "/script.json", dir.path + "/log.jsonl"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        while let byte = try pipe.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
-            line += byte
-        }
-        guard let port = Int(String(decoding: line, as: UTF8.self)) else {
-            kill(process.processIdentifier, SIGKILL)
-            throw TestSupportError("the scripted server did not start")
-        }
-        self.port = port
+        server = try PortPrintingServer(python: "\(fixtures)/scripted_server.py", [dir.path + "/script.json", dir.path + "/log.jsonl"])
     }
 
     var url: String { "http://127.0.0.1:\(port)" }
@@ -53,11 +39,6 @@ final class ScriptedServer {
     var requests: [Recorded] {
         let text = (try? String(contentsOfFile: dir.path + "/log.jsonl", encoding: .utf8)) ?? ""
         return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(Recorded.self, from: Data($0.utf8)) }
-    }
-
-    deinit {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
     }
 }
 

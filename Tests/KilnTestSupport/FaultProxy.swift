@@ -2,9 +2,9 @@ import Foundation
 
 /// The fault-injecting reverse proxy (fault_proxy.py beside this file) in front of a loopback server.
 public final class FaultProxy: @unchecked Sendable {
-    private let process = Process()
+    private let server: PortPrintingServer
     /// The proxy's port.
-    public let port: Int
+    public var port: Int { server.port }
     private let statsPath: String
 
     /// Injected faults and forwarded requests so far.
@@ -27,22 +27,8 @@ public final class FaultProxy: @unchecked Sendable {
     public init(upstream: String, rate: Double, seed: Int = 7, loseFirstAnswerOf: [String] = [], rejectSpot: Bool = false) throws {
         statsPath = NSTemporaryDirectory() + "kiln-fault-proxy-\(UUID().uuidString).json"
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("fault_proxy.py").path
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, upstream, String(rate), String(seed), statsPath,
-                             loseFirstAnswerOf.joined(separator: ","), rejectSpot ? "reject-spot" : "-"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        while let byte = try pipe.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
-            line += byte
-        }
-        guard let port = Int(String(decoding: line, as: UTF8.self)) else {
-            kill(process.processIdentifier, SIGKILL)
-            throw TestSupportError("the fault proxy did not start (python3 missing?)")
-        }
-        self.port = port
+        server = try PortPrintingServer(python: script, [upstream, String(rate), String(seed), statsPath,
+                                                         loseFirstAnswerOf.joined(separator: ","), rejectSpot ? "reject-spot" : "-"])
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -58,8 +44,6 @@ public final class FaultProxy: @unchecked Sendable {
     }
 
     deinit {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
         try? FileManager.default.removeItem(atPath: statsPath)
     }
 }

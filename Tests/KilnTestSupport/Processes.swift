@@ -125,3 +125,39 @@ public final class ServerProcess: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: logPath)
     }
 }
+
+/// A server that picks its own port and prints it on its first line of output (the loopback Python
+/// servers of the tests); stopped with SIGKILL when the value goes away.
+public final class PortPrintingServer: @unchecked Sendable {
+    /// The process.
+    public let process = Process()
+    /// The port it printed.
+    public let port: Int
+
+    /// Starts `python3 script arguments…` and reads its port.
+    public init(python script: String, _ arguments: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var line = Data()
+        while let byte = try pipe.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
+            line += byte
+        }
+        guard let port = Int(String(decoding: line, as: UTF8.self)) else {
+            kill(process.processIdentifier, SIGKILL)
+            throw TestSupportError("\((script as NSString).lastPathComponent) did not start (is python3 installed?)")
+        }
+        self.port = port
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    public var url: String { "http://127.0.0.1:\(port)" }
+
+    deinit {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}

@@ -21,7 +21,7 @@ struct RecipeHashTests {
     func hash(_ text: String, file: String = "conf-content\n", executable: Bool = false,
               overrides: [String: String] = [:]) throws -> String {
         let dir = try TempDir()
-        try dir.write("files/conf", file, executable: executable)
+        try dir.write("files/conf", file, mode: executable ? 0o755 : 0o644)
         let path = try dir.write("h.yaml", text)
         return try RecipeHash.compute(try RecipeLoader(overrides: overrides).load(path))
     }

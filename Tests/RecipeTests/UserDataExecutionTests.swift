@@ -1,40 +1,20 @@
 import Foundation
 import Testing
 import KilnCrypto
+import KilnTestSupport
 @testable import Recipe
 
 /// A loopback HTTP server (Fixtures/tools/loopback_server.py) serving `root` and taking PUT uploads.
 final class LoopbackServer {
-    let process = Process()
-    let port: Int
+    let server: PortPrintingServer
     let root: String
 
     init(root: String) throws {
         self.root = root
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "\(fixtures)/tools/loopback_server.py", root]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        while let byte = try pipe.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
-            line += byte
-        }
-        guard let port = Int(String(decoding: line, as: UTF8.self)) else {
-            kill(process.processIdentifier, SIGKILL)
-            throw RecipeError(SourcePosition(file: "loopback_server.py", line: 1, column: 1), "the test server did not start (is python3 installed?)")
-        }
-        self.port = port
+        server = try PortPrintingServer(python: "\(fixtures)/tools/loopback_server.py", [root])
     }
 
-    var url: String { "http://127.0.0.1:\(port)" }
-
-    deinit {
-        // SIGKILL: children of `swift test` inherit a blocked SIGTERM, so terminate() would hang.
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
+    var url: String { server.url }
 }
 
 /// Runs a rendered user-data script as root in a throwaway overlay of the host's root filesystem

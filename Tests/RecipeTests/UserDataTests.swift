@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import KilnArchive
+import KilnTestSupport
 @testable import Recipe
 
 /// Every recipe in the repository (standard recipes and examples).
@@ -35,7 +36,7 @@ struct UserDataTests {
         for step in recipe.steps(for: .ami) {
             if case .run(let run) = step.action {
                 let stepFile = try dir.write("step.sh", run.script)
-                let result = try Recipe_run("/bin/bash", ["-n", stepFile])
+                let result = try runProgram("/bin/bash", ["-n", stepFile])
                 #expect(result.status == 0, "\(step.id): \(result.output)")
             }
         }
@@ -164,9 +165,4 @@ struct ShellQuoteTests {
         #expect(result.status == 0)
         #expect(result.output == c.expected)
     }
-}
-
-/// `run` is shadowed inside tests that also use `RunStep`; this alias keeps the helper reachable.
-func Recipe_run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    try run(executable, arguments)
 }

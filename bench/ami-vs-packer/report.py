@@ -172,8 +172,8 @@ lines += [
     f"| left behind: AMIs besides the product | {leftover_cell('kiln', 'images')} | {leftover_cell('packer', 'images')} |",
     f"| left behind: snapshots besides the product's | {leftover_cell('kiln', 'snapshots')} | "
     f"{leftover_cell('packer', 'snapshots')} |",
-    f"| left behind: S3 objects | {s3_cell('kiln')} (the log and the result record, in the log bucket; "
-    f"they expire by its lifecycle rule) | {s3_cell('packer')} |",
+    f"| left behind: S3 objects | {s3_cell('kiln')} (the log and the result record, in the log bucket) | "
+    f"{s3_cell('packer')} |",
     f"| product public (`all` may launch it) | {product_cell('kiln', lambda p: p['public'])} | "
     f"{product_cell('packer', lambda p: p['public'])} |",
     f"| product AMI carries the job's tag `{JOB_TAG[0]}={JOB_TAG[1]}` | {product_cell('kiln', lambda p: has_job_tag(p['tags']))} | "
