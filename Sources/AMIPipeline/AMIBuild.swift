@@ -188,12 +188,13 @@ public struct AMIBuilder: Sendable {
                               steps: done.copied.imaged.reported.result.steps)
     }
 
-    /// The tags every resource of the build carries.
+    /// The tags every resource of the build carries: kiln's own and the recipe's `ami.tags`.
     func tags(_ recipe: ResolvedRecipe, hash: String, expiresAt: Date) -> [EC2.Tag] {
         [EC2.Tag(key: "kiln:build-id", value: options.buildID),
          EC2.Tag(key: "kiln:recipe", value: recipe.name),
          EC2.Tag(key: "kiln:recipe-hash", value: hash),
          EC2.Tag(key: "kiln:expires-at", value: ISO8601DateFormatter().string(from: expiresAt))]
+            + (recipe.ami.tags ?? [:]).sorted { $0.key < $1.key }.map { EC2.Tag(key: $0.key, value: $0.value) }
     }
 }
 

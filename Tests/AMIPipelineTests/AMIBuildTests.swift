@@ -142,6 +142,7 @@ struct AMIBuildTests {
             #expect(image.tags.value(for: "kiln:build-id") == built.buildID)
             #expect(image.tags.value(for: "kiln:recipe") == "demo")
             #expect(image.tags.value(for: "kiln:complete") == "true")
+            #expect(image.tags.value(for: "course") == "stat101", "the recipe's ami.tags reach the AMI in \(region)")
             let permissions = try ec2.describeImageAttribute(imageID: ami, attribute: .launchPermission)
             #expect(permissions.launchPermissions.contains { $0.group == "all" }, "\(region) not public")
         }
