@@ -158,12 +158,8 @@ struct CreateSecurityGroup: Step {
     func run(_ prepared: Prepared, _ context: PipelineContext) throws -> Secured {
         let ec2 = builder.clients.ec2
         let recipe = prepared.based.input.recipe
-        let vpc: String?
-        if let subnet = recipe.ami.subnetID {
-            vpc = try ec2.describeSubnets(subnetIDs: [subnet]).first?.vpcID
-        } else {
-            vpc = try ec2.describeVpcs(filters: [EC2.Filter(name: "isDefault", values: ["true"])]).first?.vpcID
-        }
+        // Without a subnet, CreateSecurityGroup puts the group in the default VPC by itself.
+        let vpc = try recipe.ami.subnetID.flatMap { try ec2.describeSubnets(subnetIDs: [$0]).first?.vpcID }
         let groupName = "kiln-\(builder.options.buildID)"
         let entry = try context.journal.creating(kind: "security-group", region: builder.clients.region, token: groupName, step: name)
         let result: CreateSecurityGroupResult
@@ -184,7 +180,9 @@ struct CreateSecurityGroup: Step {
         // The journal's IDs, and whatever carries this build's tag (a create whose answer was lost).
         var ids = Set(context.journal.record.entries.filter { $0.kind == "security-group" && $0.state != "deleted" }.compactMap(\.id))
         if let output { ids.insert(output.groupID) }
-        ids.formUnion(try ec2.describeSecurityGroups(filters: builder.buildTag).map(\.groupID))
+        if context.journal.record.entries.contains(where: { $0.kind == "security-group" && $0.id == nil }) {
+            ids.formUnion(try ec2.describeSecurityGroups(filters: builder.buildTag).map(\.groupID))
+        }
         try eachConfirmed(ids.sorted()) { try deleteSecurityGroup($0, ec2: ec2, context: context) }
     }
 }
@@ -255,8 +253,10 @@ struct LaunchInstance: Step {
         var ids = Set(context.journal.record.entries.filter { $0.kind == "instance" && $0.state != "deleted" }.compactMap(\.id))
         if let output { ids.insert(output.instanceID) }
         let ec2 = builder.clients.ec2
-        // Also whatever carries this build's tag: a launch whose answer was lost is still found.
-        ids.formUnion(try ec2.describeInstances(filters: builder.buildTag).filter { $0.state.name != .terminated }.map(\.instanceID))
+        // A launch whose answer was lost (a journal entry without an ID) is found by the build's tag.
+        if context.journal.record.entries.contains(where: { $0.kind == "instance" && $0.id == nil }) {
+            ids.formUnion(try ec2.describeInstances(filters: builder.buildTag).filter { $0.state.name != .terminated }.map(\.instanceID))
+        }
         try eachConfirmed(ids.sorted()) { try terminateInstance($0, ec2: ec2, context: context) }
     }
 }
@@ -271,10 +271,14 @@ struct WaitForReport: Step {
         let prepared = launched.secured.prepared
         let ec2 = builder.clients.ec2
         var shownMarkers = 0
+        var consoleReadAt = Date.distantPast
         while true {
             try context.checkCancelled()
-            // The console: markers as they arrive (best effort; EC2 updates it every few minutes).
-            if let console = try? ec2.getConsoleOutput(instanceID: launched.instanceID, latest: true).output {
+            // The console: markers as they arrive (best effort; EC2 refreshes it only every few
+            // minutes, so it is read at most every 30 s).
+            if context.clock().timeIntervalSince(consoleReadAt) >= 30,
+               let console = try? ec2.getConsoleOutput(instanceID: launched.instanceID, latest: true).output {
+                consoleReadAt = context.clock()
                 let markers = console.split(whereSeparator: \.isNewline).filter { $0.contains("::kiln:: ") }
                 for marker in markers.dropFirst(shownMarkers) { context.progress.note("  instance: \(marker)") }
                 shownMarkers = max(shownMarkers, markers.count)
@@ -297,13 +301,13 @@ struct WaitForReport: Step {
     private func conclude(_ launched: Launched, prepared: Prepared, context: PipelineContext,
                           stoppedState: InstanceStateName?) throws -> Reported {
         let s3 = builder.clients.s3
-        let logPath = saveLog(prepared: prepared)
         let record = (try? s3.getObject(bucket: prepared.bucket, key: prepared.resultKey).body)
             .flatMap { try? JSONDecoder().decode(InstanceResult.self, from: Data($0)) }
         // When the instance could not reach S3, its console's result line is the fallback.
-        let console = (try? builder.clients.ec2.getConsoleOutput(instanceID: launched.instanceID).output)
+        let fromConsole = record != nil ? nil : (try? builder.clients.ec2.getConsoleOutput(instanceID: launched.instanceID).output)
             .flatMap { InstanceResult.fromConsole($0, buildID: builder.options.buildID) }
-        guard let result = record ?? console else {
+        guard let result = record ?? fromConsole else {
+            let logPath = saveLog(prepared: prepared)
             throw AMIBuildError("the instance stopped without a result record or a console result line (\(stoppedState?.rawValue ?? "?")); no image was made",
                                 logPath: logPath, logTail: tail(logPath))
         }
@@ -312,6 +316,7 @@ struct WaitForReport: Step {
             throw AMIBuildError("the result record belongs to build \(result.build_id), not \(builder.options.buildID)")
         }
         guard result.status == "succeeded", result.exit_code == 0 else {
+            let logPath = saveLog(prepared: prepared)
             throw AMIBuildError("step \(result.failed_step ?? "?") failed on the instance (exit \(result.exit_code)); no image was made",
                                 logPath: logPath, logTail: tail(logPath))
         }
