@@ -180,7 +180,15 @@ public struct AMIBuilder: Sendable {
             .then(CreateImage(builder: self))
             .then(CopyToRegions(builder: self))
             .then(ShareAndDeprecate(builder: self))
-        let done = try pipeline.run(BuildInput(recipe: recipe, hash: hash), context: context)
+        let done: Finished
+        do {
+            done = try pipeline.run(BuildInput(recipe: recipe, hash: hash), context: context)
+        } catch let error as PipelineError where !error.failures.isEmpty {
+            // The AMIs exist; only a temporary resource was not confirmed gone: report both.
+            guard let finished = context.completedOutput as? Finished else { throw error }
+            context.progress.note("the AMIs were built, but cleaning up failed: \(error)")
+            done = finished
+        }
         return AMIBuildResult(buildID: options.buildID, recipe: recipe.name, version: recipe.version, hash: hash,
                               baseAMI: done.copied.imaged.reported.launched.secured.prepared.based.baseAMI,
                               amis: done.copied.amis, isPublic: recipe.ami.share?.isPublic ?? false,

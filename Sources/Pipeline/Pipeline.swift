@@ -70,6 +70,7 @@ public struct Pipeline<Input, Output>: Sendable {
         switch result {
         case .success(let output):
             if failures.isEmpty { return output }
+            context.recordCompletedOutput(output)
             throw PipelineError.cleanupsFailed(failures, journal: context.journal.path)
         case .failure(let error):
             if outcome == .cancelled {

@@ -75,4 +75,12 @@ public final class PipelineContext: @unchecked Sendable {
     }
 
     func recordCleanupFailures(_ list: [PipelineError.CleanupFailure]) { lock.withLock { failures = list } }
+
+    private var output: Any?
+
+    /// What the steps produced when every step succeeded but a cleanup failed (the run then throws
+    /// `PipelineError`): the products exist and must still be reported.
+    public var completedOutput: Any? { lock.withLock { output } }
+
+    func recordCompletedOutput(_ value: Any) { lock.withLock { output = value } }
 }

@@ -152,3 +152,28 @@ import Testing
 }
 
 final class Box: @unchecked Sendable { var values: [Int] = [] }
+
+@Suite("Products survive a failed cleanup")
+struct CompletedOutputTests {
+    @Test("when every step succeeded and only a cleanup failed, the output is kept on the context")
+    func keptOnContext() throws {
+        let h = try Harness()
+        let pipeline = Pipeline(FakeStep<Int, Int>("make", h.log, cleanupError: TestError("group still in use")) { n, _ in n + 1 })
+            .then(FakeStep<Int, String>("name", h.log) { n, _ in "ami-\(n)" })
+        do {
+            _ = try pipeline.run(41, context: h.context)
+            Issue.record("a failed cleanup must be reported")
+        } catch let error as PipelineError {
+            #expect(error.failures.map(\.step) == ["make"])
+            #expect(h.context.completedOutput as? String == "ami-42")
+        }
+    }
+
+    @Test("a failed step leaves no completed output")
+    func noneOnFailure() throws {
+        let h = try Harness()
+        let pipeline = Pipeline(FakeStep<Int, Int>("make", h.log) { _, _ in throw TestError("boom") })
+        #expect(throws: TestError.self) { try pipeline.run(1, context: h.context) }
+        #expect(h.context.completedOutput == nil)
+    }
+}
