@@ -45,6 +45,9 @@ let package = Package(
         .target(name: "ECR", dependencies: ["AWSCore"]),
         .target(name: "STS", dependencies: ["AWSCore", "AWSCredentials", "SigV4", "KilnHTTP"]),
 
+        // OCI: the image-spec model and the image layout.
+        .target(name: "OCI", dependencies: ["KilnCrypto", "KilnArchive"]),
+
         // Pipelines: typed steps with cleanup and a journal; the AMI build.
         .target(name: "Pipeline"),
         .target(name: "AMIPipeline", dependencies: ["Pipeline", "Recipe", "EC2", "SSM", "S3", "STS", "AWSCore",
@@ -70,6 +73,7 @@ let package = Package(
         .testTarget(name: "ECRTests", dependencies: ["ECR", "KilnTestSupport"]),
         .testTarget(name: "STSTests", dependencies: ["STS", "KilnTestSupport"]),
         .testTarget(name: "AWSFaultTests", dependencies: ["EC2", "SSM", "S3", "ECR", "KilnTestSupport"]),
+        .testTarget(name: "OCITests", dependencies: ["OCI", "KilnArchive", "KilnCrypto", "KilnTestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "KilnTestSupport"]),
         .testTarget(name: "AMIPipelineTests", dependencies: ["AMIPipeline", "KilnTestSupport"]),
         // Helpers shared by the test targets: servers on loopback ports, moto, temporary directories.
