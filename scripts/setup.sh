@@ -17,6 +17,7 @@ packages=(
   python3 python3-pip    # loopback test servers, the schema check
   util-linux             # unshare: the user-data is played in an overlay chroot
   bubblewrap             # the instance simulator plays AMI build instances in a sandbox
+  skopeo umoci           # independent readers of the OCI layouts kiln writes
   tar gzip zstd          # independent readers of what kiln writes
 )
 
