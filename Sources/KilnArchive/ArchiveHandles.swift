@@ -32,6 +32,21 @@ final class ReadHandle {
     }
 
     deinit { archive_read_free(pointer) }
+
+    /// A reader of the file at `path` in one format (`archive_read_support_format_tar` or `_raw`),
+    /// decompressed by whatever filter libarchive detects, read in `TarWriter.chunkSize` blocks.
+    static func open(path: String, format: (OpaquePointer) -> Int32, formatFunction: String,
+                     hint: String) throws -> ReadHandle {
+        let handle = try ReadHandle()
+        let a = handle.pointer
+        let subject = "'\(path)'"
+        try check(format(a), formatFunction, a, subject: subject, hint: "this libarchive lacks that format")
+        try check(archive_read_support_filter_all(a), "archive_read_support_filter_all", a, subject: subject,
+                  hint: "this libarchive lacks filter support")
+        try check(archive_read_open_filename(a, path, TarWriter.chunkSize), "archive_read_open_filename", a,
+                  subject: subject, hint: hint)
+        return handle
+    }
 }
 
 /// Owns a `struct archive_entry *`; freed in deinit.

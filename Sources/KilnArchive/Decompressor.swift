@@ -14,20 +14,15 @@ public final class Decompressor {
     public init(path: String) throws {
         guard !path.isEmpty else { throw KilnArchiveError.invalidArgument("Decompressor needs an input path") }
         inputPath = path
-        handle = try ReadHandle()
-        entry = try EntryHandle()
-        let a = handle.pointer
-        let subject = "'\(path)'"
         // The raw format: the whole (decompressed) stream is one entry.
-        try check(archive_read_support_format_raw(a), "archive_read_support_format_raw", a, subject: subject,
-                  hint: "this libarchive lacks the raw format")
-        try check(archive_read_support_filter_all(a), "archive_read_support_filter_all", a, subject: subject,
-                  hint: "this libarchive lacks filter support")
-        try check(archive_read_open_filename(a, path, TarWriter.chunkSize), "archive_read_open_filename", a,
-                  subject: subject, hint: "check that the file exists and is readable")
-        let result = archive_read_next_header2(a, entry.pointer)
+        handle = try ReadHandle.open(path: path, format: { archive_read_support_format_raw($0) },
+                                     formatFunction: "archive_read_support_format_raw",
+                                     hint: "check that the file exists and is readable")
+        entry = try EntryHandle()
+        let result = archive_read_next_header2(handle.pointer, entry.pointer)
         if result != ARCHIVE_EOF {
-            try check(result, "archive_read_next_header2", a, subject: subject, hint: "the file is corrupt or truncated")
+            try check(result, "archive_read_next_header2", handle.pointer, subject: "'\(path)'",
+                      hint: "the file is corrupt or truncated")
         }
     }
 

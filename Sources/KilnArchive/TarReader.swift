@@ -17,16 +17,10 @@ public final class TarReader {
             throw KilnArchiveError.invalidArgument("TarReader needs an input path")
         }
         inputPath = path
-        handle = try ReadHandle()
+        handle = try ReadHandle.open(path: path, format: { archive_read_support_format_tar($0) },
+                                     formatFunction: "archive_read_support_format_tar",
+                                     hint: "check that the file exists and is a tar archive")
         entry = try EntryHandle()
-        let a = handle.pointer
-        let subject = "'\(path)'"
-        try check(archive_read_support_format_tar(a), "archive_read_support_format_tar", a, subject: subject,
-                  hint: "this libarchive lacks tar support")
-        try check(archive_read_support_filter_all(a), "archive_read_support_filter_all", a, subject: subject,
-                  hint: "this libarchive lacks filter support")
-        try check(archive_read_open_filename(a, path, TarWriter.chunkSize), "archive_read_open_filename", a,
-                  subject: subject, hint: "check that the file exists and is a tar archive")
     }
 
     /// The next entry's header, or nil after the last entry. Unread data of the previous entry is skipped.
