@@ -243,11 +243,6 @@ struct LaunchInstance: Step {
         throw lastError ?? AMIBuildError("no instance type to launch")
     }
 
-    /// Notes once why a shared AMI's volumes are not encrypted.
-    static func encryptionNote(_ recipe: ResolvedRecipe) -> String {
-        "the AMI is shared, so its volumes are not encrypted: AWS cannot share AMIs whose snapshots use the default EBS key, nor make encrypted AMIs public"
-    }
-
     func cleanup(_ output: Launched?, outcome: PipelineOutcome, _ context: PipelineContext) throws {
         // Every instance the journal knows of (a launch may have succeeded without an answer).
         var ids = Set(context.journal.record.entries.filter { $0.kind == "instance" && $0.state != "deleted" }.compactMap(\.id))
