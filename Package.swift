@@ -22,11 +22,18 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive",
                        providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"])]),
+        // The sandbox's fork/unshare/chroot/exec trampoline: code that must run between fork and exec,
+        // where Swift cannot.
+        .target(name: "CSandbox"),
 
         // Safe wrappers: the only modules that import the C modules.
         .target(name: "KilnHTTP", dependencies: ["CCurl"]),
         .target(name: "KilnCrypto", dependencies: ["COpenSSL"]),
-        .target(name: "KilnArchive", dependencies: ["CArchive"]),
+        .target(name: "KilnArchive", dependencies: ["CArchive", "CZlib", "CZstd", "KilnCrypto"]),
 
         // Recipe language: model, YAML loader with positions, validation, composition, hash, rendering.
         .target(name: "Recipe", dependencies: [
@@ -47,22 +54,29 @@ let package = Package(
 
         // OCI: the image-spec model and the image layout.
         .target(name: "OCI", dependencies: ["KilnCrypto", "KilnArchive"]),
+        // The distribution-spec client: auth, pull, push (ECR first).
+        .target(name: "OCIRegistry", dependencies: ["OCI", "KilnHTTP", "KilnCrypto", "KilnArchive", "ECR",
+                                                   "AWSCore", "AWSCredentials"]),
+        // The namespace sandbox that run/apt/pip steps execute in.
+        .target(name: "Sandbox", dependencies: ["CSandbox", "KilnArchive"]),
 
         // Pipelines: typed steps with cleanup and a journal; the AMI build.
         .target(name: "Pipeline"),
+        .target(name: "OCIPipeline", dependencies: ["Pipeline", "Recipe", "OCI", "OCIRegistry", "Sandbox",
+                                                   "KilnArchive", "KilnCrypto", "KilnHTTP"]),
         .target(name: "AMIPipeline", dependencies: ["Pipeline", "Recipe", "EC2", "SSM", "S3", "STS", "AWSCore",
                                                    "AWSCredentials", "KilnArchive", "KilnCrypto"]),
 
         // Commands (one file per subcommand) and the thin executable.
         .target(name: "KilnCommands", dependencies: [
-            "Recipe", "AMIPipeline", "Pipeline", "AWSCore", "AWSCredentials", "STS", "EC2",
+            "Recipe", "AMIPipeline", "OCIPipeline", "OCIRegistry", "OCI", "Pipeline", "AWSCore", "AWSCredentials", "STS", "EC2",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "kiln", dependencies: ["KilnCommands"]),
 
         .testTarget(name: "KilnHTTPTests", dependencies: ["KilnHTTP"]),
         .testTarget(name: "KilnCryptoTests", dependencies: ["KilnCrypto"]),
-        .testTarget(name: "KilnArchiveTests", dependencies: ["KilnArchive"]),
+        .testTarget(name: "KilnArchiveTests", dependencies: ["KilnArchive", "KilnCrypto", "KilnTestSupport"]),
         .testTarget(name: "RecipeTests", dependencies: ["Recipe", "KilnArchive", "KilnTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4"], exclude: ["Fixtures"]),
         .testTarget(name: "AWSCredentialsTests", dependencies: ["AWSCredentials"]),
@@ -74,6 +88,11 @@ let package = Package(
         .testTarget(name: "STSTests", dependencies: ["STS", "KilnTestSupport"]),
         .testTarget(name: "AWSFaultTests", dependencies: ["EC2", "SSM", "S3", "ECR", "KilnTestSupport"]),
         .testTarget(name: "OCITests", dependencies: ["OCI", "KilnArchive", "KilnCrypto", "KilnTestSupport"]),
+        .testTarget(name: "OCIRegistryTests", dependencies: ["OCIRegistry", "OCI", "ECR", "KilnHTTP", "KilnArchive",
+                                                             "KilnCrypto", "KilnTestSupport"]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "KilnArchive", "KilnTestSupport"]),
+        .testTarget(name: "OCIPipelineTests", dependencies: ["OCIPipeline", "OCI", "OCIRegistry", "Sandbox", "Recipe",
+                                                             "KilnArchive", "KilnCrypto", "KilnTestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "KilnTestSupport"]),
         .testTarget(name: "AMIPipelineTests", dependencies: ["AMIPipeline", "KilnTestSupport"]),
         // Helpers shared by the test targets: servers on loopback ports, moto, temporary directories.

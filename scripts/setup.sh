@@ -9,7 +9,8 @@ packages=(
   libcurl4-openssl-dev   # HTTP (KilnHTTP)
   libssl-dev             # SHA-256 and HMAC (KilnCrypto)
   libarchive-dev         # tar, gzip, zstd (KilnArchive)
-  zlib1g-dev
+  zlib1g-dev             # block-parallel gzip of layers (KilnArchive)
+  libzstd-dev            # multithreaded zstd of layers (KilnArchive)
   libxml2                # FoundationXML (AWS answers are XML)
   curl                   # presigned URLs are exercised with plain curl
   ca-certificates
@@ -19,6 +20,10 @@ packages=(
   bubblewrap             # the instance simulator plays AMI build instances in a sandbox
   skopeo umoci           # independent readers of the OCI layouts kiln writes
   tar gzip zstd          # independent readers of what kiln writes
+  docker-registry        # the OCI registry the push and pull tests talk to
+  apache2-utils          # htpasswd: the test registry authenticates user AWS, as ECR does
+  debootstrap            # debootstrap bases (the main job builds a bookworm image)
+  busybox-static         # small root filesystems for the sandbox tests
 )
 
 sudo=()

@@ -1,0 +1,2 @@
+#include "csandbox.h"
+int kiln_sandbox_placeholder(void) { return 0; }

@@ -1,0 +1,3 @@
+import OCI
+/// Placeholder for the OCI build pipeline (issue 5).
+enum OCIPipelinePlaceholder {}

@@ -1,0 +1,3 @@
+import CSandbox
+/// Placeholder for the namespace sandbox (issue 5).
+enum SandboxPlaceholder {}

@@ -1,0 +1,3 @@
+import Testing
+
+@Test func OCIPipelinePlaceholder() { #expect(Bool(true)) }
