@@ -69,7 +69,7 @@ let package = Package(
 
         // Commands (one file per subcommand) and the thin executable.
         .target(name: "KilnCommands", dependencies: [
-            "Recipe", "AMIPipeline", "OCIPipeline", "OCIRegistry", "OCI", "Pipeline", "AWSCore", "AWSCredentials", "STS", "EC2",
+            "Recipe", "AMIPipeline", "OCIPipeline", "OCIRegistry", "OCI", "Sandbox", "Pipeline", "AWSCore", "AWSCredentials", "STS", "EC2", "ECR",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "kiln", dependencies: ["KilnCommands"]),
@@ -98,7 +98,7 @@ let package = Package(
         // Helpers shared by the test targets: servers on loopback ports, moto, temporary directories.
         .target(name: "KilnTestSupport", dependencies: ["AWSCore", "AWSCredentials", "SigV4"],
                 path: "Tests/KilnTestSupport", exclude: ["fault_proxy.py"]),
-        .testTarget(name: "KilnCommandsTests", dependencies: ["KilnCommands", "Recipe"]),
+        .testTarget(name: "KilnCommandsTests", dependencies: ["KilnCommands", "Recipe", "OCI", "KilnTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

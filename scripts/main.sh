@@ -1,7 +1,11 @@
 #!/bin/bash
 # kiln's main job, from a fresh clone: install what is needed, build kiln, validate every recipe,
-# and render each recipe for both targets (the AMI user-data script and the OCI layer plan).
-# Output goes to out/render/.
+# render each recipe for both targets (the AMI user-data script and the OCI layer plan; out/render/),
+# then build a real OCI image from recipes/examples/tools.yaml — a debootstrap bookworm base, apt,
+# files and run steps executed in kiln's namespace sandbox, the recipe's tests run inside — into the
+# OCI image layout out/tools, and read it back with skopeo and umoci. Needs root (debootstrap and the
+# sandbox) and the Debian archive; the base and every step are cached in ~/.cache/kiln, so a second
+# run takes seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/setup.sh
@@ -24,3 +28,12 @@ for recipe in $(find recipes -name '*.yaml' | sort); do
   fi
 done
 "$kiln" plan
+
+# A real OCI image (SOURCE_DATE_EPOCH comes from the recipe's epoch unless set).
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then sudo=(sudo --preserve-env=HOME,KILN_CACHE_DIR,SOURCE_DATE_EPOCH); fi
+"${sudo[@]}" "$kiln" build --target oci --output oci-layout:out/tools recipes/examples/tools.yaml
+skopeo inspect oci:out/tools:2026.11 | head -n 20
+rm -rf out/tools-unpacked
+"${sudo[@]}" umoci unpack --image out/tools:2026.11 out/tools-unpacked >/dev/null
+echo "unpacked with umoci: $(find out/tools-unpacked/rootfs | wc -l) paths; /etc/kiln-course says: $(cat out/tools-unpacked/rootfs/etc/kiln-course)"

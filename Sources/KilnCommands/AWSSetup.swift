@@ -8,11 +8,12 @@ extension GlobalOptions {
     /// The AWS configuration these options and the environment describe: region (option, AWS_REGION,
     /// AWS_DEFAULT_REGION, the profile), credentials (the SDKs' chain, STS through kiln's own client),
     /// endpoint override (--endpoint-url, then AWS_ENDPOINT_URL[_SERVICE]).
-    func awsConfig(context: CommandContext) throws -> AWSConfig {
+    /// `region` overrides everything (an ECR registry's host names its region).
+    func awsConfig(context: CommandContext, region forced: String? = nil) throws -> AWSConfig {
         let environment = context.environment
         let region: String
         do {
-            region = try RegionResolver.resolve(option: self.region, profile: profile, environment: environment)
+            region = try forced ?? RegionResolver.resolve(option: self.region, profile: profile, environment: environment)
         } catch {
             throw ValidationError("\(error)\nSet --region or AWS_REGION (e.g. us-east-1).")
         }

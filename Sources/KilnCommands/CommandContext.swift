@@ -133,3 +133,7 @@ func recipePaths(_ paths: [String], context: CommandContext) throws -> [String] 
     }
     return found
 }
+
+/// GlobalOptions holds only strings and flags once parsed; closures that make AWS clients later
+/// (a registry base pulled mid-build) capture it.
+extension GlobalOptions: @unchecked Sendable {}

@@ -394,6 +394,8 @@ public struct ResolvedRecipe: Sendable, Encodable {
     public var oci: OCISettings
     /// The recipe file that was loaded.
     @NotEncoded public var path: String
+    /// The absolute directory of the recipe that declared the OCI base (a `layout` path is relative to it).
+    @NotEncoded public var baseDirectory: String = ""
     /// Local files referenced by `files` and `pip.requirements`, resolved to absolute paths, with the
     /// recipe-relative path they are known by.
     @NotEncoded public var localFiles: [LocalFile]

@@ -70,3 +70,35 @@ public enum RecipeHash {
         }
     }
 }
+
+extension RecipeHash {
+    /// The identity of one step for the OCI step cache: its resolved definition plus the bytes and
+    /// executable bit of the local files it copies (or, for pip, its requirements file). Two steps with
+    /// the same fingerprint, run on the same parent, make the same layer.
+    public static func stepFingerprint(_ step: Step, in recipe: ResolvedRecipe) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var hasher = SHA256()
+        hasher.update("kiln-step\nformat \(recipeFormatVersion)\n")
+        hasher.update(Array(try encoder.encode(step)))
+        hasher.update("\n")
+        var paths: [String] = []
+        switch step.action {
+        case .files(let copies): paths = copies.map(\.src)
+        case .pip(let pip): paths = pip.requirements.map { [$0] } ?? []
+        default: break
+        }
+        for path in paths {
+            let file = try UserDataRenderer.localFile(recipe: step.recipe, path: path, in: recipe)
+            for (relative, absolute) in try expand(file) {
+                if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: absolute) {
+                    hasher.update("file \(relative) symlink \(target)\n")
+                    continue
+                }
+                let executable = FileManager.default.isExecutableFile(atPath: absolute)
+                hasher.update("file \(relative) \(executable ? "755" : "644") \(try SHA256.hash(fileAt: absolute).hex)\n")
+            }
+        }
+        return "sha256:" + hasher.finalize().hex
+    }
+}

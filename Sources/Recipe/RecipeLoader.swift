@@ -62,7 +62,11 @@ public struct RecipeLoader: Sendable {
         for file in order {
             let body = file.decodeBody(params: params, sink: sink)
             if let ami = body.base.ami { resolved.base.ami = ami; basePositions[.ami] = body.basePositions[.ami] }
-            if let oci = body.base.oci { resolved.base.oci = oci; basePositions[.oci] = body.basePositions[.oci] }
+            if let oci = body.base.oci {
+                resolved.base.oci = oci
+                basePositions[.oci] = body.basePositions[.oci]
+                resolved.baseDirectory = file.directory
+            }
             resolved.steps += body.steps
             resolved.tests += body.tests
             resolved.ami = resolved.ami.overlaid(by: body.ami)
