@@ -96,9 +96,10 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "KilnTestSupport"]),
         .testTarget(name: "AMIPipelineTests", dependencies: ["AMIPipeline", "KilnTestSupport"]),
         // Helpers shared by the test targets: servers on loopback ports, moto, temporary directories.
-        .target(name: "KilnTestSupport", dependencies: ["AWSCore", "AWSCredentials", "SigV4"],
+        .target(name: "KilnTestSupport", dependencies: ["AWSCore", "AWSCredentials", "SigV4", "OCI", "KilnArchive"],
                 path: "Tests/KilnTestSupport", exclude: ["fault_proxy.py"]),
-        .testTarget(name: "KilnCommandsTests", dependencies: ["KilnCommands", "Recipe", "OCI", "KilnTestSupport"]),
+        .testTarget(name: "KilnCommandsTests", dependencies: ["KilnCommands", "Recipe", "OCI", "OCIRegistry", "OCIPipeline",
+                                                             "Sandbox", "KilnArchive", "KilnTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

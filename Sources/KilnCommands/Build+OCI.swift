@@ -102,7 +102,11 @@ extension Build {
                    context: CommandContext) throws -> PushedRecord {
         let layout = try ImageLayout.open(at: result.layout)
         let image = try layout.read(tag: result.tag)
-        var tags = reference.tag.map { [$0] } ?? (recipe.oci.tags ?? [recipe.version])
+        // A reference without a tag (the parser reads it as :latest) gets the recipe's tags.
+        let named = push.map { text in
+            (text.split(separator: "@").first?.split(separator: "/").last ?? "").contains(":")
+        } ?? false
+        var tags = named ? reference.tag.map { [$0] } ?? [] : (recipe.oci.tags ?? [recipe.version])
         if tags.isEmpty { tags = [recipe.version] }
         var target = reference
         target.tag = tags[0]

@@ -270,8 +270,31 @@ public final class OCIBuilder: @unchecked Sendable {
         return try layout.writeBlob(fromFile: source, mediaType: layer.mediaType, expected: descriptor.digest)
     }
 
+    /// Removes a directory tree (a build root holds tens of thousands of files; Foundation's
+    /// removeItem is slow at that, so this walks it with openat/unlinkat). Best effort.
     static func removeTree(_ path: String) {
-        try? FileManager.default.removeItem(atPath: path)
+        func remove(_ parent: Int32, _ name: String) {
+            var info = stat()
+            guard fstatat(parent, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return }
+            if (info.st_mode & S_IFMT) == S_IFDIR {
+                let fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                if fd >= 0, let dir = fdopendir(fd) {
+                    var names: [String] = []
+                    while let entry = readdir(dir) {
+                        let child = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+                        }
+                        if child != "." && child != ".." { names.append(child) }
+                    }
+                    for child in names { remove(dirfd(dir), child) }
+                    closedir(dir)
+                }
+                unlinkat(parent, name, AT_REMOVEDIR)
+            } else {
+                unlinkat(parent, name, 0)
+            }
+        }
+        remove(AT_FDCWD, path)
     }
 }
 

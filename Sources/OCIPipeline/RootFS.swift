@@ -31,12 +31,12 @@ final class RootFS: @unchecked Sendable {
 
     /// `uid`, `gid` and home of a user named in the recipe (a name from the root's /etc/passwd, or
     /// `uid[:gid]`).
-    func user(_ spec: String) throws -> (uid: UInt32, gid: UInt32, home: String) {
+    func user(_ spec: String) throws -> (uid: UInt32, gid: UInt32, home: String, name: String) {
         let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
         if let uid = UInt32(parts[0]) {
             let gid = parts.count > 1 ? UInt32(parts[1]) : nil
             let entry = passwd().first { $0.uid == uid }
-            return (uid, gid ?? entry?.gid ?? uid, entry?.home ?? "/")
+            return (uid, gid ?? entry?.gid ?? uid, entry?.home ?? "/", entry?.name ?? String(uid))
         }
         guard let entry = passwd().first(where: { $0.name == parts[0] }) else {
             throw OCIBuildError.invalid("user '\(parts[0])' is not in the image's /etc/passwd; create it in an earlier step or use a numeric uid:gid")
@@ -45,7 +45,7 @@ final class RootFS: @unchecked Sendable {
         guard let gid else {
             throw OCIBuildError.invalid("group '\(parts[1])' is not in the image's /etc/group")
         }
-        return (entry.uid, gid, entry.home)
+        return (entry.uid, gid, entry.home, entry.name)
     }
 
     private func passwd() -> [(name: String, uid: UInt32, gid: UInt32, home: String)] {

@@ -17,10 +17,14 @@ struct SandboxStep {
     static func run(script: String, root: RootFS, env: [String], user: String?, workdir: String?, capture: String,
                     output: @escaping @Sendable (String) -> Void) throws -> Outcome {
         var environment = env
-        var uid: UInt32 = 0, gid: UInt32 = 0, home = "/root"
+        var uid: UInt32 = 0, gid: UInt32 = 0, home = "/root", name = "root"
         if let user {
             let resolved = try root.user(user)
-            (uid, gid, home) = (resolved.uid, resolved.gid, resolved.home)
+            (uid, gid, home, name) = (resolved.uid, resolved.gid, resolved.home, resolved.name)
+        }
+        // A login-like environment: scripts written for a shell session expect USER and LOGNAME.
+        for variable in ["USER", "LOGNAME"] where !environment.contains(where: { $0.hasPrefix(variable + "=") }) {
+            environment.append("\(variable)=\(name)")
         }
         if !environment.contains(where: { $0.hasPrefix("PATH=") }) { environment.append("PATH=\(RootFS.defaultPath)") }
         environment = RootFS.setting("HOME", home, in: environment)

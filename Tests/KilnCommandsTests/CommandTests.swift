@@ -15,10 +15,10 @@ final class Captured: @unchecked Sendable {
     var out: String { lock.withLock { _out } }
     var err: String { lock.withLock { _err } }
 
-    func context(in directory: String = repositoryRoot) -> CommandContext {
+    func context(in directory: String = repositoryRoot, environment: [String: String] = [:]) -> CommandContext {
         CommandContext(out: { s in self.lock.withLock { self._out += s } },
                        err: { s in self.lock.withLock { self._err += s } },
-                       environment: [:], workingDirectory: directory)
+                       environment: environment, workingDirectory: directory)
     }
 }
 

@@ -16,7 +16,7 @@ final class PipelineFixture: @unchecked Sendable {
 
     init() throws {
         dir = try TempDirectory()
-        try Self.makeBusyboxLayout(at: dir.path + "/base-layout", scratch: dir.path + "/base-root")
+        try BusyboxLayout.make(at: dir.path + "/base-layout", scratch: dir.path + "/base-root")
     }
 
     /// Writes `recipe.yaml` (and any extra files) into the fixture.
@@ -35,25 +35,6 @@ final class PipelineFixture: @unchecked Sendable {
                                       useCache: useCache, sourceDateEpoch: epoch, runTests: runTests,
                                       onOutput: { sink.add($0) })
         return try OCIBuilder(options: options).build(recipe, hash: hash, context: context)
-    }
-
-    /// A layout holding a busybox root as one layer, plus `/etc/motd-to-delete` for whiteout tests.
-    static func makeBusyboxLayout(at path: String, scratch: String) throws {
-        try BusyboxRoot.make(at: scratch)
-        try "delete me\n".write(toFile: scratch + "/etc/motd-to-delete", atomically: true, encoding: .utf8)
-        let layout = try ImageLayout.create(at: path)
-        let temp = path + "/layer.tmp"
-        let writer = try LayerWriter(path: temp, options: .init(compression: .gzip(), clampMTime: 1_600_000_000))
-        try writer.addTree(at: scratch)
-        let digests = try writer.finish()
-        let layer = try layout.writeBlob(fromFile: temp, mediaType: MediaType.layerTarGzip, expected: try Digest(parsing: digests.digest))
-        try FileManager.default.removeItem(atPath: temp)
-        let config = ImageConfig(architecture: "amd64", os: "linux",
-                                 config: .init(env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "BASE=busybox"], cmd: ["/bin/sh"]),
-                                 rootfs: .init(diffIDs: [try Digest(parsing: digests.diffID)]))
-        let configDescriptor = try layout.writeConfig(config)
-        _ = try layout.addManifest(Manifest(config: configDescriptor, layers: [layer]), tag: "busybox")
-        try FileManager.default.removeItem(atPath: scratch)
     }
 }
 
