@@ -42,12 +42,22 @@ public final class BuildCache: @unchecked Sendable {
         for directory in ["steps", "bases", "work"] {
             try Self.makeDirectory(root + "/" + directory)
         }
+        Self.sweepAbandonedWork(root + "/work")
         let storePath = root + "/store"
         if FileManager.default.fileExists(atPath: storePath + "/oci-layout") {
             store = try ImageLayout.open(at: storePath)
         } else {
             try Self.makeDirectory(root)
             store = try ImageLayout.create(at: storePath)
+        }
+        let blobs = storePath + "/blobs/sha256"
+        let dayAgo = Date().addingTimeInterval(-86_400)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: blobs)) ?? [] where name.hasPrefix(".tmp-") {
+            let path = blobs + "/" + name
+            if let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+               modified < dayAgo {
+                try? FileManager.default.removeItem(atPath: path)
+            }
         }
     }
 
@@ -65,10 +75,24 @@ public final class BuildCache: @unchecked Sendable {
     }
 
     /// A fresh scratch directory under the cache (same file system as the store), for a build's root.
+    /// It holds a `.kiln-pid` file, so a build killed before it could remove the directory is swept by
+    /// the next build that opens the cache.
     public func workDirectory(_ name: String) throws -> String {
         let path = root + "/work/" + name + "-" + UUID().uuidString.prefix(8).lowercased()
         try Self.makeDirectory(path)
+        _ = FileManager.default.createFile(atPath: path + "/.kiln-pid", contents: Data("\(getpid())\n".utf8))
         return path
+    }
+
+    /// Removes work directories whose build process is gone (killed builds leave their roots behind),
+    /// and temporary blobs older than a day (a live build renames its own within seconds of finishing).
+    static func sweepAbandonedWork(_ directory: String) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+            let path = directory + "/" + name
+            guard let text = try? String(contentsOfFile: path + "/.kiln-pid", encoding: .utf8),
+                  let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { OCIBuilder.removeTree(path) }
+        }
     }
 
     /// Moves a finished layer file into the store under its digest and returns the cache's record of it.
@@ -104,7 +128,7 @@ public final class BuildCache: @unchecked Sendable {
     /// Records `layer` under `key`; the blob must already be in the store.
     public func record(_ kind: String, key: String, layer: CachedLayer) throws {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         let data = try encoder.encode(layer)
         let path = recordPath(kind, key)
         let temp = path + ".tmp-" + UUID().uuidString

@@ -138,6 +138,9 @@ public final class OCIBuilder: @unchecked Sendable {
             }
             if options.useCache, let hit = cache.lookup("steps", key: chain) {
                 context.progress.note("step \(step.id): cached (\(hit.digest.prefix(19))…)")
+                // The chain goes on from the layer's content, so a step re-run with a different
+                // result invalidates the records that were built on top of the old one.
+                chain = BuildCache.key([chain, hit.diffID])
                 layers.append(hit)
                 history.append(.init(created: Self.timestamp(epoch), createdBy: "kiln \(step.action.kind) \(step.id)"))
                 stepsCached.append(step.id)
@@ -152,6 +155,7 @@ public final class OCIBuilder: @unchecked Sendable {
                 throw error
             }
             try cache.record("steps", key: chain, layer: layer)
+            chain = BuildCache.key([chain, layer.diffID])
             context.progress.stepFinished(step.id)
             layers.append(layer)
             history.append(.init(created: Self.timestamp(epoch), createdBy: "kiln \(step.action.kind) \(step.id)"))
