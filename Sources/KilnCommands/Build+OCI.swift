@@ -112,7 +112,14 @@ extension Build {
         target.tag = tags[0]
         let settings = ECRRepositorySettings(scanOnPush: true, tagMutability: .mutable)
         let client = try registryClient(for: target, global: global, context: context, creatingRepository: settings)
-        let report = try client.push(layout: layout, image: image.descriptor, to: target, extraTags: Array(tags.dropFirst()))
+        // A base image in the same registry lends its layers by cross-repository mount.
+        var mountFrom: [String] = []
+        if case .image(let text)? = recipe.base.oci, let base = try? ImageReference(parsing: text),
+           base.registry == target.registry, base.repository != target.repository {
+            mountFrom = [base.repository]
+        }
+        let report = try client.push(layout: layout, image: image.descriptor, to: target, extraTags: Array(tags.dropFirst()),
+                                     mountFrom: mountFrom)
         return PushedRecord(reference: target.description, tags: tags, manifestDigest: report.manifestDigest.description,
                             blobsUploaded: report.blobsUploaded, blobsSkipped: report.blobsSkipped,
                             blobsMounted: report.blobsMounted, bytesUploaded: report.bytesUploaded)

@@ -18,10 +18,16 @@ final class Transfer {
     private let logSink: (@Sendable (String) -> Void)?
     private let query: String
 
+    /// Set when the request forbids libcurl to resend its body by itself.
+    var refusesRewind = false
     var uploadBytes: [UInt8] = []
     var uploadOffset = 0
     private var uploadFD: Int32 = -1
     private var uploadPath = ""
+    /// Where in the upload file the body starts, and how many bytes of it are still to send (a range body).
+    private var uploadBase: Int64 = 0
+    private var uploadLength: Int64 = -1
+    private var uploadRemaining: Int64 = -1
     private var downloadFD: Int32 = -1
     private var downloadPath: String?
 
@@ -42,8 +48,9 @@ final class Transfer {
         self.query = query
     }
 
-    /// Opens a file body; returns its size, which becomes the Content-Length.
-    func openUpload(_ path: String) throws -> Int64 {
+    /// Opens a file body (or the byte range `range` of it); returns the size sent, which becomes the
+    /// Content-Length.
+    func openUpload(_ path: String, range: Range<Int64>? = nil) throws -> Int64 {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw KilnHTTPError.file("open", errno: errno, path: path, request: target) }
         uploadFD = fd
@@ -53,7 +60,18 @@ final class Transfer {
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             throw KilnHTTPError.invalidRequest("\(target): body file '\(path)' is not a regular file")
         }
-        return Int64(info.st_size)
+        guard let range else { return Int64(info.st_size) }
+        guard range.lowerBound >= 0, range.upperBound <= Int64(info.st_size) else {
+            throw KilnHTTPError.invalidRequest("\(target): byte range \(range.lowerBound)..<\(range.upperBound) is outside "
+                + "body file '\(path)' of \(info.st_size) bytes")
+        }
+        guard lseek(fd, off_t(range.lowerBound), SEEK_SET) == off_t(range.lowerBound) else {
+            throw KilnHTTPError.file("lseek", errno: errno, path: path, request: target)
+        }
+        uploadBase = range.lowerBound
+        uploadLength = Int64(range.count)
+        uploadRemaining = uploadLength
+        return uploadLength
     }
 
     /// Creates (or truncates) the file a 2xx body is streamed to.
@@ -128,9 +146,14 @@ final class Transfer {
     /// Fills `buffer` with the next body bytes; returns 0 at the end, or CURL_READFUNC_ABORT on failure.
     func sendBody(_ buffer: UnsafeMutableRawBufferPointer) -> Int {
         if uploadFD >= 0 {
+            let wanted = uploadRemaining >= 0 ? Int(min(Int64(buffer.count), uploadRemaining)) : buffer.count
+            if wanted == 0 { return 0 }
             while true {
-                let n = read(uploadFD, buffer.baseAddress, buffer.count)
-                if n >= 0 { return n }
+                let n = read(uploadFD, buffer.baseAddress, wanted)
+                if n >= 0 {
+                    if uploadRemaining >= 0 { uploadRemaining -= Int64(n) }
+                    return n
+                }
                 if errno == EINTR { continue }
                 callbackError = .file("read", errno: errno, path: uploadPath, request: target)
                 return Int(CURL_READFUNC_ABORT)
@@ -146,9 +169,17 @@ final class Transfer {
     }
 
     /// Rewinds the body to `offset` (curl does this to resend on a reused connection that died).
+    /// Refused when the request does not allow a transparent resend: curl then fails with
+    /// CURLE_SEND_FAIL_REWIND instead of sending the body twice.
     func seekBody(to offset: Int64) -> Int32 {
+        if refusesRewind { return CURL_SEEKFUNC_FAIL }
         if uploadFD >= 0 {
-            return lseek(uploadFD, off_t(offset), SEEK_SET) == off_t(offset) ? CURL_SEEKFUNC_OK : CURL_SEEKFUNC_FAIL
+            if uploadLength >= 0 {
+                guard offset >= 0, offset <= uploadLength else { return CURL_SEEKFUNC_FAIL }
+                uploadRemaining = uploadLength - offset
+            }
+            let position = off_t(uploadBase + offset)
+            return lseek(uploadFD, position, SEEK_SET) == position ? CURL_SEEKFUNC_OK : CURL_SEEKFUNC_FAIL
         }
         guard offset >= 0, offset <= Int64(uploadBytes.count) else { return CURL_SEEKFUNC_FAIL }
         uploadOffset = Int(offset)

@@ -100,6 +100,7 @@ public final class HTTPClient: @unchecked Sendable {
         try validate(request, target: target)
 
         let transfer = Transfer(target: target, progress: options.progress, logSink: options.logSink, query: parts.query)
+        transfer.refusesRewind = !request.allowsTransparentResend
         var keepDownload = false
         defer {
             if !keepDownload { transfer.discardDownload() }
@@ -113,7 +114,7 @@ public final class HTTPClient: @unchecked Sendable {
             transfer.uploadBytes = bytes
             uploadSize = Int64(bytes.count)
         case let .file(path):
-            uploadSize = try transfer.openUpload(path)
+            uploadSize = try transfer.openUpload(path, range: request.bodyFileRange)
         }
         if let bodyPath { try transfer.openDownload(bodyPath) }
 

@@ -20,13 +20,24 @@ public struct HTTPRequest: Sendable {
     public var headers: [(String, String)]
     /// The body.
     public var body: HTTPBody
+    /// For a `.file` body: send only these bytes of the file (offsets from its start), e.g. one chunk of a
+    /// registry blob upload, still streamed from the file. Nil sends the whole file. Ignored for other bodies.
+    public var bodyFileRange: Range<Int64>?
+    /// Whether libcurl may send the body again by itself. It does so when a reused connection turns out
+    /// to have died before any answer arrived — harmless for idempotent requests, but a chunk of a
+    /// registry upload session must never be replayed into the session. When false, such a transfer
+    /// fails instead with an error whose `isResendRefused` is true, and the caller decides (e.g. a new
+    /// upload session).
+    public var allowsTransparentResend = true
 
     /// Makes a request.
-    public init(method: String = "GET", url: String, headers: [(String, String)] = [], body: HTTPBody = .none) {
+    public init(method: String = "GET", url: String, headers: [(String, String)] = [], body: HTTPBody = .none,
+                bodyFileRange: Range<Int64>? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
+        self.bodyFileRange = bodyFileRange
     }
 
     /// "METHOD scheme://host[:port]/path" without user info, query string or fragment: safe for messages,

@@ -54,6 +54,14 @@ public struct KilnHTTPError: Error, Sendable, CustomStringConvertible {
         return retryable.contains { $0.rawValue == code }
     }
 
+    /// True when libcurl wanted to resend a request's body by itself (a reused connection had died) and
+    /// the request forbade it (`HTTPRequest.allowsTransparentResend` false): nothing was answered, and the
+    /// caller may start over in its own way.
+    public var isResendRefused: Bool {
+        if case let .curl(_, code, _, _, _) = code { return code == CURLE_SEND_FAIL_REWIND.rawValue }
+        return false
+    }
+
     /// A sentence for people: what failed, the library's own message, and what to do.
     public var description: String {
         switch code {

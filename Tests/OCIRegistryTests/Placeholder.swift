@@ -1,3 +1,0 @@
-import Testing
-
-@Test func OCIRegistryPlaceholder() { #expect(Bool(true)) }
