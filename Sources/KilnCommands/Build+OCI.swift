@@ -110,7 +110,8 @@ extension Build {
         if tags.isEmpty { tags = [recipe.version] }
         var target = reference
         target.tag = tags[0]
-        let settings = ECRRepositorySettings(scanOnPush: true, tagMutability: .mutable)
+        let settings = ECRRepositorySettings(scanOnPush: true,
+                                             tagMutability: recipe.oci.immutableTags == true ? .immutable : .mutable)
         let client = try registryClient(for: target, global: global, context: context, creatingRepository: settings)
         // A base image in the same registry lends its layers by cross-repository mount.
         var mountFrom: [String] = []

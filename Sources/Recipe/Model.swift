@@ -328,6 +328,8 @@ public struct OCISettings: Sendable, Hashable, Encodable {
     public var platform: String?
     /// Layer compression.
     public var compression: Compression?
+    /// ECR: create the repository with immutable tags (a pushed tag can never be moved).
+    public var immutableTags: Bool?
     /// The user the container runs as.
     public var user: String?
     /// The container's working directory.
@@ -348,6 +350,7 @@ public struct OCISettings: Sendable, Hashable, Encodable {
         result.tags = other.tags ?? tags
         result.platform = other.platform ?? platform
         result.compression = other.compression ?? compression
+        result.immutableTags = other.immutableTags ?? immutableTags
         result.user = other.user ?? user
         result.workdir = other.workdir ?? workdir
         result.entrypoint = other.entrypoint ?? entrypoint

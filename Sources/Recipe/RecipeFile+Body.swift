@@ -462,7 +462,7 @@ extension RecipeFile {
     private func decodeOCI(_ node: Node, sink: DiagnosticSink, _ x: Expander) -> OCISettings {
         var s = OCISettings()
         guard let f = fields(node, "'oci'", ["repository", "tags", "platform", "compression", "user", "workdir",
-                                             "entrypoint", "cmd", "ports", "labels"], sink, x) else { return s }
+                                             "entrypoint", "cmd", "ports", "labels", "immutable_tags"], sink, x) else { return s }
                 s.repository = f.check("repository", f.string("repository"), isRepository,
                                "'repository' must be a repository without tag or digest, like registry.example.com/team/julia")
         if let tags = f.strings("tags", allowScalar: true) {
@@ -474,6 +474,7 @@ extension RecipeFile {
         s.platform = f.check("platform", f.string("platform"), { ["linux/amd64", "linux/arm64"].contains($0) },
                              "'platform' must be linux/amd64 or linux/arm64")
         s.compression = f.choice("compression", Compression.self)
+        s.immutableTags = f.bool("immutable_tags")
         s.user = f.string("user")
         s.workdir = f.check("workdir", f.string("workdir"), isAbsolutePath, "'workdir' must be an absolute path")
         s.entrypoint = f.strings("entrypoint", allowScalar: false)
