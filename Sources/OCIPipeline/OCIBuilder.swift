@@ -172,7 +172,7 @@ public final class OCIBuilder: @unchecked Sendable {
                 context.progress.stepStarted("test \(test.name)")
                 let result = try SandboxStep.run(script: "set -Eeuo pipefail\n" + test.run, root: root, env: env,
                                                  user: nil, workdir: nil, capture: work + "/test-capture",
-                                                 output: options.onOutput)
+                                                 context: context, output: options.onOutput)
                 Self.removeTree(work + "/test-capture")
                 if let failure = result.failure {
                     let error = OCIBuildError.testFailed(test.name, status: failure, lastLines: result.lastLines)

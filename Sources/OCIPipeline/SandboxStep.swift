@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 import Sandbox
 
 /// One script run in the namespace sandbox over the build's root, its changes captured by an overlay.
@@ -15,7 +16,7 @@ struct SandboxStep {
 
     /// Runs `script` (bash -Eeuo pipefail when the root has bash, else sh -eu) as root or `user`.
     static func run(script: String, root: RootFS, env: [String], user: String?, workdir: String?, capture: String,
-                    output: @escaping @Sendable (String) -> Void) throws -> Outcome {
+                    context: PipelineContext, output: @escaping @Sendable (String) -> Void) throws -> Outcome {
         var environment = env
         var uid: UInt32 = 0, gid: UInt32 = 0, home = "/root", name = "root"
         if let user {
@@ -42,10 +43,18 @@ struct SandboxStep {
         let command = SandboxCommand(rootfs: root.path, argv: argv, environment: environment,
                                      workingDirectory: workdir ?? (user == nil ? "/" : home), uid: uid, gid: gid,
                                      hostname: "kiln", captureDirectory: capture)
-        let result = try Sandbox.run(command) { line in
-            tail.add(line)
-            output(line)
+        // Ctrl-C or SIGTERM (caught by the build's SignalTrap) stops the step at once.
+        let result: SandboxResult
+        do {
+            result = try Sandbox.run(command, isCancelled: { context.isCancelled }) { line in
+                tail.add(line)
+                output(line)
+            }
+        } catch {
+            try context.checkCancelled()  // a sandbox killed on Ctrl-C is a cancellation, not a failure
+            throw error
         }
+        try context.checkCancelled()
         let failure: String?
         if result.succeeded {
             failure = nil

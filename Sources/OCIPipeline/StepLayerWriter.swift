@@ -66,7 +66,7 @@ struct StepLayerWriter {
             let capture = work + "/capture"
             defer { try? FileManager.default.removeItem(atPath: capture) }
             let outcome = try SandboxStep.run(script: script, root: root, env: env, user: user, workdir: workdir,
-                                              capture: capture, output: output)
+                                              capture: capture, context: context, output: output)
             try context.checkCancelled()
             if let failure = outcome.failure {
                 throw OCIBuildError.stepFailed(step.id, status: failure, lastLines: outcome.lastLines)

@@ -93,7 +93,12 @@ public struct SandboxResult: Sendable, Hashable {
 /// must not exit first (call `run` from a thread that waits for it, as it does).
 public enum Sandbox {
     /// Runs the command; its stdout and stderr (merged) are delivered line by line to `onOutput` as they come.
-    public static func run(_ command: SandboxCommand, onOutput: @escaping @Sendable (String) -> Void) throws -> SandboxResult {
+    ///
+    /// `isCancelled` is polled (every 200 ms, and whenever output arrives): once it returns true, the
+    /// sandbox's monitor is killed, which takes its PID namespace — every process of the command —
+    /// with it, and `run` returns the command as killed by SIGKILL.
+    public static func run(_ command: SandboxCommand, isCancelled: (@Sendable () -> Bool)? = nil,
+                           onOutput: @escaping @Sendable (String) -> Void) throws -> SandboxResult {
         let problems = supportProblems(needingOverlay: command.captureDirectory != nil)
         guard problems.isEmpty else { throw SandboxError.unsupported(problems) }
         let plan = try SandboxPlan(command, rootless: geteuid() != 0)
@@ -123,7 +128,7 @@ public enum Sandbox {
             close(outputFD)
             close(statusFD)
         }
-        let outputError = streamLines(from: outputFD, to: onOutput)
+        let outputError = streamLines(from: outputFD, to: onOutput, isCancelled: isCancelled, monitor: pid)
         let messages = readMessages(from: statusFD)
         var monitorStatus: Int32 = 0
         while waitpid(pid, &monitorStatus, 0) < 0 {
@@ -187,11 +192,22 @@ public enum Sandbox {
 
     /// Reads the command's output until every writer is gone and hands over complete lines (long lines
     /// in 64 KiB pieces); returns a read error instead of throwing so the caller still reaps the sandbox.
-    private static func streamLines(from fd: Int32, to onOutput: @Sendable (String) -> Void) -> SandboxError? {
+    private static func streamLines(from fd: Int32, to onOutput: @Sendable (String) -> Void,
+                                    isCancelled: (@Sendable () -> Bool)?, monitor: pid_t) -> SandboxError? {
         let limit = 64 * 1024
         var pending: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: limit)
+        var killed = false
         while true {
+            if let isCancelled, !killed {
+                if isCancelled() {
+                    kill(monitor, SIGKILL)
+                    killed = true
+                } else {
+                    var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                    if poll(&poller, 1, 200) == 0 { continue }
+                }
+            }
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, limit) }
             if n < 0 {
                 if errno == EINTR { continue }

@@ -2,6 +2,7 @@ import Foundation
 import KilnTestSupport
 import OCI
 import OCIPipeline
+import Pipeline
 import Testing
 
 /// The recipe most tests build: a files step, an env step and two run steps over a busybox base.
@@ -169,6 +170,20 @@ struct OCIBuildTests {
         let fixed = try fixture.build()
         #expect(fixed.stepsCached == ["pipetest/greet", "pipetest/make"])
         #expect(fixed.stepsRun == ["pipetest/second"])
+    }
+
+    @Test("Ctrl-C during a run step kills the step's processes at once and writes no image")
+    func cancelledStep() throws {
+        let fixture = try PipelineFixture()
+        let marker = "kiln-cancel-\(UInt32.random(in: 0...UInt32.max))"
+        try writeStandardFiles(fixture, recipe: standardRecipe(second: "echo started-\(marker); sleep 300 # \(marker)"))
+        let started = Date()
+        #expect(throws: PipelineCancelled.self) { try fixture.build(cancelOnLine: "started-\(marker)") }
+        #expect(Date().timeIntervalSince(started) < 60, "the step did not run to its end")
+        let ps = try runProgram("/bin/ps", ["-eo", "args"])
+        #expect(!ps.output.contains("sleep 300 # \(marker)") && !ps.output.contains("# \(marker)"),
+                "no process of the step survives")
+        #expect(!FileManager.default.fileExists(atPath: fixture.output + "/index.json"))
     }
 
     @Test("a failing test means no image is written")

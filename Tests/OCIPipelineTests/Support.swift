@@ -25,7 +25,7 @@ final class PipelineFixture: @unchecked Sendable {
 
     /// Builds `recipe.yaml` with the given options.
     func build(cache: String? = nil, output: String? = nil, useCache: Bool = true, epoch: Int64? = 1_700_000_000,
-               runTests: Bool = true) throws -> OCIBuildResult {
+               runTests: Bool = true, cancelOnLine: String? = nil) throws -> OCIBuildResult {
         let recipe = try RecipeLoader(overrides: [:], workingDirectory: dir.path).load("recipe.yaml")
         let hash = try RecipeHash.compute(recipe)
         let journal = try Journal(directory: dir.path + "/runs", buildID: "test-\(UUID().uuidString.prefix(6))", recipe: recipe.name)
@@ -33,7 +33,11 @@ final class PipelineFixture: @unchecked Sendable {
         let sink = lines
         let options = OCIBuildOptions(output: output ?? self.output, cacheRoot: cache ?? self.cache, kilnVersion: "test",
                                       useCache: useCache, sourceDateEpoch: epoch, runTests: runTests,
-                                      onOutput: { sink.add($0) })
+                                      onOutput: { line in
+                                          sink.add(line)
+                                          // As the SignalTrap does on Ctrl-C.
+                                          if line == cancelOnLine { context.cancel(signal: "SIGINT") }
+                                      })
         return try OCIBuilder(options: options).build(recipe, hash: hash, context: context)
     }
 }
