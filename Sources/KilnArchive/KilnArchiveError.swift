@@ -18,6 +18,10 @@ public struct KilnArchiveError: Error, Sendable, CustomStringConvertible {
         case invalidArgument(String)
         /// The data is readable but not what was asked for (e.g. not gzip).
         case unexpectedData(String)
+        /// A zlib, libzstd or thread call of a compressor failed; `message` is the library's own.
+        case compressor(function: String, message: String, hint: String)
+        /// LayerExtractor refused a hostile or malformed entry of a layer.
+        case refusedEntry(layer: String, entry: String, reason: String)
     }
 
     private let code: Code
@@ -35,6 +39,11 @@ public struct KilnArchiveError: Error, Sendable, CustomStringConvertible {
             return "invalid argument: \(text)"
         case let .unexpectedData(text):
             return text
+        case let .compressor(function, message, hint):
+            return "\(function) failed: \(message); \(hint)"
+        case let .refusedEntry(layer, entry, reason):
+            return "refusing layer '\(layer)': entry '\(entry)' \(reason); nothing was written outside the root. "
+                + "The layer is hostile or corrupt: rebuild it or pick another base image"
         }
     }
 
@@ -61,6 +70,15 @@ public struct KilnArchiveError: Error, Sendable, CustomStringConvertible {
     static func invalidArgument(_ text: String) -> KilnArchiveError { .init(.invalidArgument(text)) }
 
     static func unexpectedData(_ text: String) -> KilnArchiveError { .init(.unexpectedData(text)) }
+
+    /// A compressor's library call failed.
+    static func compressor(function: String, message: String, hint: String) -> KilnArchiveError {
+        .init(.compressor(function: function, message: message, hint: hint))
+    }
+
+    static func refusedEntry(layer: String, entry: String, reason: String) -> KilnArchiveError {
+        .init(.refusedEntry(layer: layer, entry: entry, reason: reason))
+    }
 }
 
 /// Throws libarchive's error unless `result` is ARCHIVE_OK or ARCHIVE_WARN.

@@ -47,4 +47,22 @@ public struct LayerBlob: Hashable, Sendable {
         return LayerBlob(path: path, digest: Digest(sha256: compressed.finalize()), size: size,
                          diffID: Digest(sha256: uncompressed.finalize()), mediaType: MediaType.layerTarGzip)
     }
+
+    /// A layer `LayerWriter` wrote: its file and the digests `finish()` returned, computed in the same
+    /// pass that wrote the file, so nothing is read again. The media type follows the compression
+    /// (image-spec media-types.md): `…layer.v1.tar+gzip`, `…tar+zstd` or `…tar`.
+    /// - Throws: `OCIError` if a digest is not `sha256:` and 64 lowercase hex digits.
+    public static func make(path: String, digests: LayerDigests) throws -> LayerBlob {
+        LayerBlob(path: path, digest: try Digest(parsing: digests.digest), size: digests.size,
+                  diffID: try Digest(parsing: digests.diffID), mediaType: mediaType(for: digests.compression))
+    }
+
+    /// The OCI layer media type of a tar compressed as `compression`.
+    public static func mediaType(for compression: LayerWriter.Compression) -> String {
+        switch compression {
+        case .none: MediaType.layerTar
+        case .gzip: MediaType.layerTarGzip
+        case .zstd: MediaType.layerTarZstd
+        }
+    }
 }
