@@ -71,8 +71,11 @@ struct BaseResolver {
                 try cache.store.writeBlob(fromFile: layout.blobPath(descriptor.digest), mediaType: descriptor.mediaType,
                                           expected: descriptor.digest)
             }
+            // A Docker schema-2 base's gzip layers are the same bytes as OCI's tar+gzip: the image kiln
+            // writes is an OCI manifest, so it names them with the OCI media type (digests unchanged).
+            let mediaType = descriptor.mediaType == MediaType.dockerLayerGzip ? MediaType.layerTarGzip : descriptor.mediaType
             layers.append(CachedLayer(digest: descriptor.digest.description, diffID: diffID.description, size: descriptor.size,
-                                      mediaType: descriptor.mediaType, createdBy: description))
+                                      mediaType: mediaType, createdBy: description))
         }
         return BaseImage(layers: layers, config: image.config, history: image.config.history ?? [],
                          identity: image.descriptor.digest.description, description: description,

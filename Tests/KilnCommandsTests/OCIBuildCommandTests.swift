@@ -113,6 +113,30 @@ struct OCIBuildCommandTests {
         #expect(pulledImage.descriptor.digest.description == digest)
         try rootFromLayout(dir.path + "/pulled", tag: "1.0", into: dir.path + "/root")
         #expect(try String(contentsOfFile: dir.path + "/root/opt/cmd/hello", encoding: .utf8) == "built by kiln\n")
+
+        // A recipe on top of the pushed image (a registry base, pulled by kiln) pushed to another
+        // repository of the same registry borrows the base's layers by cross-repository mount.
+        try dir.write("derived/recipe.yaml", """
+        name: derived
+        version: "2"
+        base:
+          oci:
+            image: \(registry.host)/team/cmd:1.0
+        steps:
+          - name: more
+            run: echo more > /opt/cmd/more
+        tests:
+          - name: both
+            run: test -f /opt/cmd/hello && test -f /opt/cmd/more
+        """)
+        let (derivedStatus, derived) = kilnWith(environment, ["build", "--target", "oci", "--push", "\(registry.host)/team/derived",
+                                                              "--json", "derived/recipe.yaml"], in: dir.path)
+        #expect(derivedStatus == 0, "\(derived.err)")
+        let derivedRecord = try JSONSerialization.jsonObject(with: Data(derived.out.utf8)) as? [[String: Any]]
+        let derivedPush = try #require(derivedRecord?.first?["pushed"] as? [String: Any])
+        #expect(derivedPush["blobsMounted"] as? Int == 2, "the busybox layer and cmdtest's layer are mounted, not sent")
+        let derivedBuild = try #require(derivedRecord?.first?["build"] as? [String: Any])
+        #expect(derivedBuild["base"] as? String == digest, "the base resolved to the pushed image's manifest digest")
     }
 
     @Test("usage errors: --output must be oci-layout:DIR; OCI options are refused for AMI builds")
