@@ -54,8 +54,8 @@ extension Build {
             let journal = try Journal(directory: context.absolute(".kiln/runs"), buildID: buildID, recipe: recipe.name)
             let progress = ProgressReporter(write: { context.err($0 + "\n") })
             let pipelineContext = PipelineContext(buildID: buildID, journal: journal, progress: progress)
-            let trap = SignalTrap(context: pipelineContext)
-            defer { trap.remove() }
+            let trap = context.trapsSignals ? SignalTrap(context: pipelineContext) : nil
+            defer { trap?.remove() }
             let layoutPath = context.absolute(output.map { String($0.dropFirst("oci-layout:".count)) } ?? "out/\(recipe.name)")
             progress.note("build \(buildID): \(recipe.name) \(recipe.version) → oci-layout:\(layoutPath)")
             let options = OCIBuildOptions(

@@ -123,8 +123,8 @@ public struct Build: ContextCommand {
             let journal = try Journal(directory: context.absolute(".kiln/runs"), buildID: buildID, recipe: recipe.name)
             let progress = ProgressReporter(write: { context.err($0 + "\n") })
             let pipelineContext = PipelineContext(buildID: buildID, journal: journal, progress: progress)
-            let trap = SignalTrap(context: pipelineContext)
-            defer { trap.remove() }
+            let trap = context.trapsSignals ? SignalTrap(context: pipelineContext) : nil
+            defer { trap?.remove() }
             progress.note("build \(buildID): \(recipe.name) \(recipe.version) in \(config.region) (journal \(journal.path))")
             var options = AMIBuildOptions(buildID: buildID, bucket: bucket, logsDirectory: context.absolute(".kiln/logs"),
                                           kilnVersion: Kiln.version)

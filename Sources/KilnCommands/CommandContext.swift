@@ -13,14 +13,18 @@ public final class CommandContext: @unchecked Sendable {
     public let environment: [String: String]
     /// The directory relative paths are taken from.
     public let workingDirectory: String
+    /// Whether builds take over SIGINT and SIGTERM (the real process); in-process tests turn it off, since
+    /// signals are process-wide and other tests raise them.
+    public let trapsSignals: Bool
 
     /// Creates a context.
     public init(out: @escaping @Sendable (String) -> Void, err: @escaping @Sendable (String) -> Void,
-                environment: [String: String], workingDirectory: String) {
+                environment: [String: String], workingDirectory: String, trapsSignals: Bool = true) {
         self.out = out
         self.err = err
         self.environment = environment
         self.workingDirectory = workingDirectory
+        self.trapsSignals = trapsSignals
     }
 
     /// The real process: stdout, stderr, the environment and the current directory.

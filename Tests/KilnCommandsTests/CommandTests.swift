@@ -18,7 +18,7 @@ final class Captured: @unchecked Sendable {
     func context(in directory: String = repositoryRoot, environment: [String: String] = [:]) -> CommandContext {
         CommandContext(out: { s in self.lock.withLock { self._out += s } },
                        err: { s in self.lock.withLock { self._err += s } },
-                       environment: environment, workingDirectory: directory)
+                       environment: environment, workingDirectory: directory, trapsSignals: false)
     }
 }
 
