@@ -432,19 +432,36 @@ struct ScriptWriter {
         line(delimiter)
     }
 
-    /// Embeds a local file as base64 and installs it with a mode and owner.
+    /// Embeds a local file and installs it with a mode and owner: a text file (UTF-8, no NUL or CR,
+    /// ending in a newline) as itself in a quoted heredoc, which bash copies byte for byte and which
+    /// gzip compresses far better than base64 (EC2's 16 KB user-data limit); anything else as base64.
     mutating func embed(file: String, to dest: String, mode: String, owner: String?) throws {
         guard let data = FileManager.default.contents(atPath: file) else {
             throw RecipeError(SourcePosition(file: file, line: 1, column: 1), "cannot read '\(file)'")
         }
-        let encoded = data.base64EncodedString(options: [.lineLength76Characters, .endLineWithLineFeed])
         let owner = owner ?? "0:0"
         line("install -d -m 0755 \"$(dirname \(dest))\"")
-        let delimiter = Shell.delimiter("KILN_DATA_EOF", avoiding: encoded)
-        line("base64 -d >\(dest) <<'\(delimiter)'")
-        if !encoded.isEmpty { line(encoded) }
-        line(delimiter)
+        if let text = Self.heredocText(data) {
+            let delimiter = Shell.delimiter("KILN_FILE_EOF", avoiding: text)
+            line("cat >\(dest) <<'\(delimiter)'")
+            raw(text)
+            line(delimiter)
+        } else {
+            let encoded = data.base64EncodedString(options: [.lineLength76Characters, .endLineWithLineFeed])
+            let delimiter = Shell.delimiter("KILN_DATA_EOF", avoiding: encoded)
+            line("base64 -d >\(dest) <<'\(delimiter)'")
+            if !encoded.isEmpty { line(encoded) }
+            line(delimiter)
+        }
         line("chmod \(mode) \(dest)")
         line("chown \(owner) \(dest)")
+    }
+
+    /// The file's text when a quoted heredoc reproduces it exactly: valid UTF-8, non-empty, ending in
+    /// a newline, without NUL (bash drops it) or carriage returns.
+    static func heredocText(_ data: Data) -> String? {
+        guard let last = data.last, last == 0x0A, !data.contains(0), !data.contains(0x0D),
+              let text = String(data: data, encoding: .utf8) else { return nil }
+        return text
     }
 }
