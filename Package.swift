@@ -67,9 +67,12 @@ let package = Package(
         .target(name: "AMIPipeline", dependencies: ["Pipeline", "Recipe", "EC2", "SSM", "S3", "STS", "AWSCore",
                                                    "AWSCredentials", "KilnArchive", "KilnCrypto"]),
 
+        // Publishing: the images/ catalog, the student page, SSM parameters, retention.
+        .target(name: "Catalog", dependencies: ["Recipe", "OCI", "EC2", "SSM", "ECR", "STS", "AWSCore", "KilnCrypto"]),
+
         // Commands (one file per subcommand) and the thin executable.
         .target(name: "KilnCommands", dependencies: [
-            "Recipe", "AMIPipeline", "OCIPipeline", "OCIRegistry", "OCI", "Sandbox", "Pipeline", "AWSCore", "AWSCredentials", "STS", "EC2", "ECR",
+            "Recipe", "AMIPipeline", "OCIPipeline", "OCIRegistry", "OCI", "Sandbox", "Catalog", "SSM", "Pipeline", "AWSCore", "AWSCredentials", "STS", "EC2", "ECR",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "kiln", dependencies: ["KilnCommands"]),
@@ -93,13 +96,15 @@ let package = Package(
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "KilnArchive", "KilnTestSupport"]),
         .testTarget(name: "OCIPipelineTests", dependencies: ["OCIPipeline", "OCI", "OCIRegistry", "Sandbox", "Recipe",
                                                              "KilnArchive", "KilnCrypto", "KilnTestSupport"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "Recipe", "EC2", "SSM", "AWSCore", "KilnTestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "KilnTestSupport"]),
         .testTarget(name: "AMIPipelineTests", dependencies: ["AMIPipeline", "KilnTestSupport"]),
         // Helpers shared by the test targets: servers on loopback ports, moto, temporary directories.
         .target(name: "KilnTestSupport", dependencies: ["AWSCore", "AWSCredentials", "SigV4", "OCI", "KilnArchive"],
                 path: "Tests/KilnTestSupport", exclude: ["fault_proxy.py"]),
         .testTarget(name: "KilnCommandsTests", dependencies: ["KilnCommands", "Recipe", "OCI", "OCIRegistry", "OCIPipeline",
-                                                             "Sandbox", "KilnArchive", "KilnTestSupport"]),
+                                                             "Sandbox", "KilnArchive", "Catalog", "EC2", "SSM",
+                                                             "KilnTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

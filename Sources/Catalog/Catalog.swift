@@ -1,0 +1,2 @@
+/// Placeholder for the publishing module (issue 7).
+enum CatalogPlaceholder {}
