@@ -95,6 +95,15 @@ struct BaseResolver {
         if let layer = cache.lookup("bases", key: key) {
             return BaseImage(layers: [layer], config: config, history: history, identity: layer.digest, description: description)
         }
+        // One debootstrap per base at a time: a second build of the same base waits, then finds it cached.
+        let lock = try FileLock(path: cache.root + "/bases/" + key.replacingOccurrences(of: "sha256:", with: "") + ".lock")
+        defer { lock.unlock() }
+        if lock.waited {
+            context.progress.note("waiting for another build that is making the same debootstrap base")
+        }
+        if let layer = cache.lookup("bases", key: key) {
+            return BaseImage(layers: [layer], config: config, history: history, identity: layer.digest, description: description)
+        }
         guard let program = Self.findProgram(options.debootstrap) else {
             throw OCIBuildError.base("'\(options.debootstrap)' was not found; install it with `apt-get install debootstrap` (a debootstrap base needs it and root)")
         }
@@ -170,4 +179,38 @@ struct BaseResolver {
         }
         return nil
     }
+}
+
+/// An exclusive advisory lock (flock) on a file, held until `unlock()` or the process ends (the kernel
+/// drops it with the descriptor, so a killed build never leaves it held).
+final class FileLock {
+    private var fd: Int32
+    /// Whether another process held the lock when it was asked for.
+    let waited: Bool
+
+    init(path: String) throws {
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw OCIBuildError.io("open", path, String(cString: strerror(errno))) }
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+            waited = false
+        } else {
+            waited = true
+            while flock(fd, LOCK_EX) != 0 {
+                guard errno == EINTR else {
+                    let reason = String(cString: strerror(errno))
+                    close(fd)
+                    throw OCIBuildError.io("flock", path, reason)
+                }
+            }
+        }
+    }
+
+    func unlock() {
+        guard fd >= 0 else { return }
+        flock(fd, LOCK_UN)
+        close(fd)
+        fd = -1
+    }
+
+    deinit { unlock() }
 }
