@@ -72,7 +72,7 @@ let package = Package(
 
         // Commands (one file per subcommand) and the thin executable.
         .target(name: "KilnCommands", dependencies: [
-            "Recipe", "AMIPipeline", "OCIPipeline", "OCIRegistry", "OCI", "Sandbox", "Catalog", "SSM", "Pipeline", "AWSCore", "AWSCredentials", "STS", "EC2", "ECR",
+            "Recipe", "AMIPipeline", "OCIPipeline", "OCIRegistry", "OCI", "Sandbox", "Catalog", "SSM", "S3", "Pipeline", "AWSCore", "AWSCredentials", "STS", "EC2", "ECR",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "kiln", dependencies: ["KilnCommands"]),

@@ -24,6 +24,7 @@ packages=(
   apache2-utils          # htpasswd: the test registry authenticates user AWS, as ECR does
   debootstrap            # debootstrap bases (the main job builds a bookworm image)
   busybox-static         # small root filesystems for the sandbox tests
+  chromium               # the student page is rendered headless in a test (links and AMI IDs in the DOM)
 )
 
 sudo=()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Catalog
 import Foundation
 import ECR
 import OCI
@@ -77,6 +78,7 @@ extension Build {
                     record.pushed = try pushImage(result, recipe: recipe, to: pushReference, context: context)
                 }
                 records.append(record)
+                if !self.record(ociEntry(record, recipe: recipe, hash: hash, buildID: buildID), context: context) { failed += 1 }
                 if !global.json {
                     context.out("\(recipe.name) \(recipe.version): \(result.manifestDigest) in oci-layout:\(result.layout) (tag \(result.tag)); "
                         + "\(result.stepsRun.count) steps run, \(result.stepsCached.count) cached, \(result.testsPassed.count) tests passed, "
@@ -95,6 +97,24 @@ extension Build {
         }
         if global.json { context.out(try jsonText(records)) }
         if failed > 0 { throw ExitCode(1) }
+    }
+
+    /// The catalog entry of an OCI build: the pushed repository, digest and tags (the layout's digest and
+    /// tag when it was not pushed), the resolved base, the compressed size.
+    func ociEntry(_ record: OCIBuildRecord, recipe: ResolvedRecipe, hash: String, buildID: String) -> CatalogEntry {
+        let result = record.build
+        var entry = CatalogEntry(building: recipe, target: .oci, id: buildID, hash: hash, kilnVersion: Kiln.version,
+                                 builtAt: Date(), seconds: result.seconds)
+        entry.resolvedHash = result.hash == hash ? nil : result.hash
+        entry.base = CatalogEntry.ResolvedBase(digest: result.base)
+        let repository = record.pushed.flatMap { pushed -> String? in
+            guard let reference = try? ImageReference(parsing: pushed.reference) else { return nil }
+            return "\(reference.registry)/\(reference.repository)"
+        }
+        entry.oci = CatalogEntry.OCIImage(repository: repository, digest: record.pushed?.manifestDigest ?? result.manifestDigest,
+                                          tags: record.pushed?.tags ?? [result.tag], platform: result.platform)
+        entry.sizeBytes = result.size
+        return entry
     }
 
     /// Pushes a built image: the reference's tag, or the recipe's tags (or its version).

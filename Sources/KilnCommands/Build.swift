@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import AMIPipeline
+import Catalog
+import EC2
 import Pipeline
 import Recipe
 
@@ -25,6 +27,9 @@ public struct Build: ContextCommand {
         report, snapshots it, copies and shares the AMI, and removes everything temporary. Every \
         resource is journaled in .kiln/runs/<build-id>.json; on failure or Ctrl-C kiln cleans up, and \
         `kiln sweep` removes what a killed kiln left behind. A failed build's log is saved in .kiln/logs/.
+
+        Each successful build is recorded in images/catalog.json (--catalog FILE, or --no-catalog), under \
+        a lock and atomically, so concurrent builds all land; `kiln publish` then hands it out (docs/catalog.md).
 
         Examples:
           kiln build --target oci recipes/examples/debian-tools.yaml
@@ -75,6 +80,14 @@ public struct Build: ContextCommand {
     /// Parameter overrides.
     @Option(name: .customLong("param"), help: "Override a parameter: --param name=value (repeatable).")
     public var params: [String] = []
+
+    /// The catalog each successful build is recorded in.
+    @Option(help: "The catalog each successful build is recorded in (docs/catalog.md).")
+    public var catalog: String = "images/catalog.json"
+
+    /// Leave the catalog alone.
+    @Flag(help: "Do not record the builds in the catalog.")
+    public var noCatalog = false
 
     /// Global options.
     @OptionGroup public var global: GlobalOptions
@@ -136,6 +149,7 @@ public struct Build: ContextCommand {
             do {
                 let result = try builder.build(recipe, hash: hash, context: pipelineContext)
                 results.append(result)
+                if !record(amiEntry(result, recipe: recipe, ec2: clients.ec2), context: context) { failed += 1 }
                 if !global.json {
                     context.out("\(recipe.name) \(recipe.version) (\(buildID), \(result.seconds) s):\n")
                     for (region, ami) in result.amis.sorted(by: { $0.key < $1.key }) { context.out("  \(region)  \(ami)\n") }
@@ -148,5 +162,35 @@ public struct Build: ContextCommand {
         }
         if global.json { context.out(try jsonText(results)) }
         if failed > 0 { throw ExitCode(1) }
+    }
+}
+
+extension Build {
+    /// Records a successful build in the catalog (under its lock, atomically); false, after saying why,
+    /// when that failed: the image exists, but CI would not know it.
+    func record(_ entry: CatalogEntry, context: CommandContext) -> Bool {
+        if noCatalog { return true }
+        do {
+            try CatalogStore(path: context.absolute(catalog), shownAs: catalog).update { $0.record(entry) }
+            return true
+        } catch {
+            context.err("error: \(entry.recipe) was built (\(entry.id)) but recording it in \(catalog) failed: \(error)\n")
+            return false
+        }
+    }
+
+    /// The catalog entry of an AMI build; its size is the build-region AMI's volumes (nil when they cannot be described).
+    func amiEntry(_ result: AMIBuildResult, recipe: ResolvedRecipe, ec2: EC2Client) -> CatalogEntry {
+        var entry = CatalogEntry(building: recipe, target: .ami, id: result.buildID, hash: result.hash, kilnVersion: Kiln.version,
+                                 builtAt: Date(), seconds: Double(result.seconds))
+        entry.amis = result.amis
+        entry.base = CatalogEntry.ResolvedBase(amis: [ec2.region: result.baseAMI])
+        // What `kiln plan --resolve-bases` compares: the hash with the base the build started from.
+        entry.resolvedHash = try? BaseResolver.amiHash(recipe, region: ec2.region, baseAMI: result.baseAMI)
+        if let ami = result.amis[ec2.region], let image = try? ec2.describeImages(imageIDs: [ami]).first {
+            let gib = image.blockDeviceMappings.compactMap { $0.ebs?.volumeSize }.reduce(0, +)
+            if gib > 0 { entry.sizeBytes = Int64(gib) << 30 }
+        }
+        return entry
     }
 }

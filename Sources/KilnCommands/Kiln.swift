@@ -21,7 +21,7 @@ public struct Kiln: ParsableCommand {
           kiln sweep --dry-run
         """,
         version: version,
-        subcommands: [Validate.self, Render.self, Plan.self, Build.self, Pull.self, Sweep.self]
+        subcommands: [Validate.self, Render.self, Plan.self, Build.self, Layer.self, Push.self, Pull.self, Sweep.self, Publish.self, GC.self, Doctor.self, IAMPolicy.self]
     )
 
     /// Creates the command (argument parsing fills it in).

@@ -1,2 +1,0 @@
-/// Placeholder for the publishing module (issue 7).
-enum CatalogPlaceholder {}
