@@ -31,8 +31,9 @@ done
 
 # A real OCI image (SOURCE_DATE_EPOCH comes from the recipe's epoch unless set).
 sudo=()
-if [ "$(id -u)" -ne 0 ]; then sudo=(sudo --preserve-env=HOME,KILN_CACHE_DIR,SOURCE_DATE_EPOCH); fi
-"${sudo[@]}" "$kiln" build --target oci --output oci-layout:out/tools recipes/examples/tools.yaml
+if [ "$(id -u)" -ne 0 ]; then sudo=(sudo "--preserve-env=HOME,KILN_CACHE_DIR,SOURCE_DATE_EPOCH"); fi
+# The example is recorded in out/catalog.json, not in the repository's images/catalog.json.
+"${sudo[@]}" "$kiln" build --target oci --output oci-layout:out/tools --catalog out/catalog.json recipes/examples/tools.yaml
 skopeo inspect oci:out/tools:2026.11 | head -n 20
 rm -rf out/tools-unpacked
 "${sudo[@]}" umoci unpack --image out/tools:2026.11 out/tools-unpacked >/dev/null
