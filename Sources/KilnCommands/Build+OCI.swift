@@ -121,7 +121,10 @@ extension Build {
     func pushImage(_ result: OCIBuildResult, recipe: ResolvedRecipe, to reference: ImageReference,
                    context: CommandContext) throws -> PushedRecord {
         let layout = try ImageLayout.open(at: result.layout)
-        let image = try layout.read(tag: result.tag)
+        // The build just wrote these blobs: the descriptor comes from its result, nothing is re-hashed
+        // (the registry checks every digest it receives).
+        let image = Descriptor(mediaType: MediaType.imageManifest, digest: try Digest(parsing: result.manifestDigest),
+                               size: result.manifestSize)
         // A reference without a tag (the parser reads it as :latest) gets the recipe's tags.
         let named = push.map { text in
             (text.split(separator: "@").first?.split(separator: "/").last ?? "").contains(":")
@@ -139,7 +142,7 @@ extension Build {
            base.registry == target.registry, base.repository != target.repository {
             mountFrom = [base.repository]
         }
-        let report = try client.push(layout: layout, image: image.descriptor, to: target, extraTags: Array(tags.dropFirst()),
+        let report = try client.push(layout: layout, image: image, to: target, extraTags: Array(tags.dropFirst()),
                                      mountFrom: mountFrom)
         return PushedRecord(reference: target.description, tags: tags, manifestDigest: report.manifestDigest.description,
                             blobsUploaded: report.blobsUploaded, blobsSkipped: report.blobsSkipped,

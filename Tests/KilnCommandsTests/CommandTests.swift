@@ -25,14 +25,15 @@ final class Captured: @unchecked Sendable {
 /// Parses arguments as the real binary does and runs the command in-process.
 /// Returns the exit code the binary would exit with.
 @discardableResult
-func kiln(_ arguments: [String], in directory: String = repositoryRoot, captured: Captured = Captured()) -> (Int32, Captured) {
+func kiln(_ arguments: [String], in directory: String = repositoryRoot, environment: [String: String] = [:],
+          captured: Captured = Captured()) -> (Int32, Captured) {
     do {
         var command = try Kiln.parseAsRoot(arguments)
         guard let runnable = command as? ContextCommand else {
             try command.run()
             return (0, captured)
         }
-        try runnable.run(context: captured.context(in: directory))
+        try runnable.run(context: captured.context(in: directory, environment: environment))
         return (0, captured)
     } catch {
         let code = Kiln.exitCode(for: error).rawValue

@@ -8,22 +8,6 @@ import Testing
 @testable import KilnCommands
 import struct KilnCrypto.SHA256
 
-/// Runs `kiln ARGS` in-process in `directory` with `environment`.
-private func runKiln(_ arguments: [String], in directory: String, environment: [String: String] = [:]) -> (Int32, Captured) {
-    let captured = Captured()
-    let context = captured.context(in: directory, environment: environment)
-    do {
-        let command = try Kiln.parseAsRoot(arguments)
-        guard let runnable = command as? ContextCommand else { return (70, captured) }
-        try runnable.run(context: context)
-        return (0, captured)
-    } catch {
-        let code = Kiln.exitCode(for: error).rawValue
-        if code != 0 { context.err(Kiln.message(for: error) + "\n") }
-        return (code, captured)
-    }
-}
-
 /// `sha256:<hex>` of a file's bytes.
 private func fileDigest(_ path: String) throws -> String {
     "sha256:" + (try SHA256.hash(fileAt: path)).hex
@@ -91,7 +75,7 @@ struct LayerPushCommandTests {
     func layer(compression: String) throws {
         let dir = try TempDirectory()
         _ = try makeTree(in: dir)
-        let (code, io) = runKiln(["layer", "tree", "--output", "one.layer", "--compression", compression, "--threads", "1",
+        let (code, io) = kiln(["layer", "tree", "--output", "one.layer", "--compression", compression, "--threads", "1",
                                   "--epoch", "1700000000", "--json"], in: dir.path)
         #expect(code == 0, "\(io.err)")
         let record = try json(io.out)
@@ -125,7 +109,7 @@ struct LayerPushCommandTests {
         #expect(try String(contentsOfFile: extracted + "/etc/greeting", encoding: .utf8) == "hello from kiln layer\n")
 
         // Two threads give the same bytes; the text output prints the three values.
-        let (again, text) = runKiln(["layer", "tree", "--output", "two.layer", "--compression", compression,
+        let (again, text) = kiln(["layer", "tree", "--output", "two.layer", "--compression", compression,
                                      "--threads", "2"], in: dir.path, environment: ["SOURCE_DATE_EPOCH": "1700000000"])
         #expect(again == 0, "\(text.err)")
         #expect(text.out == "diffID \(record["diffID"] as? String ?? "")\ndigest \(record["digest"] as? String ?? "")\n"
@@ -135,7 +119,7 @@ struct LayerPushCommandTests {
     @Test("kiln layer refuses a missing directory and leaves no output")
     func layerMissingDirectory() throws {
         let dir = try TempDirectory()
-        let (code, io) = runKiln(["layer", "nowhere", "--output", "x.layer"], in: dir.path)
+        let (code, io) = kiln(["layer", "nowhere", "--output", "x.layer"], in: dir.path)
         #expect(code == 64)
         #expect(io.err.contains("'nowhere' is not a directory"))
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/x.layer"))
@@ -144,7 +128,7 @@ struct LayerPushCommandTests {
     /// A layout holding the tree as a one-layer image tagged `tag` (and, with `second`, another image).
     private func makeLayout(in dir: TempDirectory, tag: String, second: Bool = false) throws -> (String, String) {
         _ = try makeTree(in: dir)
-        let (code, io) = runKiln(["layer", "tree", "--output", "layer.tgz", "--json", "--epoch", "1700000000"], in: dir.path)
+        let (code, io) = kiln(["layer", "tree", "--output", "layer.tgz", "--json", "--epoch", "1700000000"], in: dir.path)
         #expect(code == 0, "\(io.err)")
         let record = try json(io.out)
         let layout = try ImageLayout.create(at: dir.path + "/layout")
@@ -171,7 +155,7 @@ struct LayerPushCommandTests {
         let environment = ["DOCKER_CONFIG": dir.path + "/docker", "HOME": dir.path]
 
         // No tag in the source: the layout's only image; no tag in the reference: the layout's tag.
-        let (code, first) = runKiln(["push", "oci-layout:layout", "\(registry.host)/team/layer", "--also-tag", "stable",
+        let (code, first) = kiln(["push", "oci-layout:layout", "\(registry.host)/team/layer", "--also-tag", "stable",
                                      "--json"], in: dir.path, environment: environment)
         #expect(code == 0, "\(first.err)")
         #expect(!first.err.contains("kiln-push-secret") && !first.out.contains("kiln-push-secret"))
@@ -184,7 +168,7 @@ struct LayerPushCommandTests {
         #expect(registry.hasManifests(in: "team/layer"))
 
         // Unchanged: every blob is found by HEAD, nothing is sent; the text output is the digest.
-        let (again, second) = runKiln(["push", "oci-layout:\(layout):v1", "\(registry.host)/team/layer:v1"],
+        let (again, second) = kiln(["push", "oci-layout:\(layout):v1", "\(registry.host)/team/layer:v1"],
                                       in: dir.path, environment: environment)
         #expect(again == 0, "\(second.err)")
         #expect(second.out == digest + "\n")
@@ -220,7 +204,7 @@ struct LayerPushCommandTests {
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         let registry = try RegistryServer(password: nil)
         defer { registry.stop() }
-        let (code, io) = runKiln(["push", "oci-layout:layout:v1", "\(registry.host)/team/broken"], in: dir.path,
+        let (code, io) = kiln(["push", "oci-layout:layout:v1", "\(registry.host)/team/broken"], in: dir.path,
                                  environment: ["HOME": dir.path])
         #expect(code != 0, "\(io.err)")
         #expect(io.err.contains("DIGEST_INVALID") || io.err.lowercased().contains("digest"), "\(io.err)")
@@ -231,10 +215,10 @@ struct LayerPushCommandTests {
     func pushAmbiguous() throws {
         let dir = try TempDirectory()
         _ = try makeLayout(in: dir, tag: "v1", second: true)
-        let (code, io) = runKiln(["push", "oci-layout:layout", "127.0.0.1:9/team/layer"], in: dir.path)
+        let (code, io) = kiln(["push", "oci-layout:layout", "127.0.0.1:9/team/layer"], in: dir.path)
         #expect(code == 64)
         #expect(io.err.contains("holds 2 images (tags: v1, other)"), "\(io.err)")
-        let (missing, other) = runKiln(["push", "oci-layout:layout:nope", "127.0.0.1:9/team/layer"], in: dir.path)
+        let (missing, other) = kiln(["push", "oci-layout:layout:nope", "127.0.0.1:9/team/layer"], in: dir.path)
         #expect(missing == 64)
         #expect(other.err.contains("has no image tagged 'nope' (tags: v1, other)"), "\(other.err)")
     }

@@ -8,22 +8,6 @@ import Sandbox
 import Testing
 @testable import KilnCommands
 
-/// Runs `kiln ARGS` in-process with an environment (the shared `kiln(_:)` helper passes none).
-private func kilnWith(_ environment: [String: String], _ arguments: [String], in directory: String) -> (Int32, Captured) {
-    let captured = Captured()
-    let context = captured.context(in: directory, environment: environment)
-    do {
-        let command = try Kiln.parseAsRoot(arguments)
-        guard let runnable = command as? ContextCommand else { return (70, captured) }
-        try runnable.run(context: context)
-        return (0, captured)
-    } catch {
-        let code = Kiln.exitCode(for: error).rawValue
-        if code != 0 { context.err(Kiln.message(for: error) + "\n") }
-        return (code, captured)
-    }
-}
-
 /// A Docker config.json with a login for `host`, as `docker login` writes it.
 private func dockerConfig(in dir: TempDirectory, host: String, password: String) throws -> String {
     let auth = Data("AWS:\(password)".utf8).base64EncodedString()
@@ -73,8 +57,8 @@ struct OCIBuildCommandTests {
                            "KILN_CACHE_DIR": dir.path + "/cache", "SOURCE_DATE_EPOCH": "1700000000",
                            "HOME": dir.path, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
 
-        let (status, first) = kilnWith(environment, ["build", "--target", "oci", "--push", "\(registry.host)/team/cmd",
-                                                     "--json", "recipe.yaml"], in: dir.path)
+        let (status, first) = kiln(["build", "--target", "oci", "--push", "\(registry.host)/team/cmd",
+                                                     "--json", "recipe.yaml"], in: dir.path, environment: environment)
         #expect(status == 0, "\(first.err)")
         #expect(!first.err.contains("kiln-cmd-secret"), "the registry password never reaches the output")
         let records = try JSONSerialization.jsonObject(with: Data(first.out.utf8)) as? [[String: Any]]
@@ -97,8 +81,8 @@ struct OCIBuildCommandTests {
         }
 
         // An unchanged image, built and pushed again: every step cached, no blob sent.
-        let (again, second) = kilnWith(environment, ["build", "--target", "oci", "--push", "\(registry.host)/team/cmd",
-                                                     "--json", "recipe.yaml"], in: dir.path)
+        let (again, second) = kiln(["build", "--target", "oci", "--push", "\(registry.host)/team/cmd",
+                                                     "--json", "recipe.yaml"], in: dir.path, environment: environment)
         #expect(again == 0, "\(second.err)")
         let secondRecord = try JSONSerialization.jsonObject(with: Data(second.out.utf8)) as? [[String: Any]]
         #expect((secondRecord?.first?["build"] as? [String: Any])?["stepsRun"] as? [String] == [])
@@ -106,8 +90,8 @@ struct OCIBuildCommandTests {
         #expect((secondRecord?.first?["pushed"] as? [String: Any])?["bytesUploaded"] as? Int == 0)
 
         // kiln pull brings the same image back; its root has what the run step made.
-        let (pulled, pull) = kilnWith(environment, ["pull", "\(registry.host)/team/cmd:1.0", "--output",
-                                                    "oci-layout:\(dir.path)/pulled"], in: dir.path)
+        let (pulled, pull) = kiln(["pull", "\(registry.host)/team/cmd:1.0", "--output",
+                                                    "oci-layout:\(dir.path)/pulled"], in: dir.path, environment: environment)
         #expect(pulled == 0, "\(pull.err)")
         let pulledImage = try ImageLayout.open(at: dir.path + "/pulled").read(tag: "1.0")
         #expect(pulledImage.descriptor.digest.description == digest)
@@ -129,8 +113,8 @@ struct OCIBuildCommandTests {
           - name: both
             run: test -f /opt/cmd/hello && test -f /opt/cmd/more
         """)
-        let (derivedStatus, derived) = kilnWith(environment, ["build", "--target", "oci", "--push", "\(registry.host)/team/derived",
-                                                              "--json", "derived/recipe.yaml"], in: dir.path)
+        let (derivedStatus, derived) = kiln(["build", "--target", "oci", "--push", "\(registry.host)/team/derived",
+                                                              "--json", "derived/recipe.yaml"], in: dir.path, environment: environment)
         #expect(derivedStatus == 0, "\(derived.err)")
         let derivedRecord = try JSONSerialization.jsonObject(with: Data(derived.out.utf8)) as? [[String: Any]]
         let derivedPush = try #require(derivedRecord?.first?["pushed"] as? [String: Any])
@@ -179,13 +163,13 @@ struct DebootstrapImageTests {
         let environment = ["DOCKER_CONFIG": try dockerConfig(in: dir, host: registry.host, password: "kiln-deb-secret"),
                            "KILN_CACHE_DIR": BuildCache.defaultRoot(environment: process), "SOURCE_DATE_EPOCH": "1700000000",
                            "HOME": process["HOME"] ?? "/root", "PATH": process["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin"]
-        let (status, build) = kilnWith(environment, ["build", "--target", "oci", "--no-cache", "--push",
-                                                     "\(registry.host)/debian/hello:1", "recipe.yaml"], in: dir.path)
+        let (status, build) = kiln(["build", "--target", "oci", "--no-cache", "--push",
+                                                     "\(registry.host)/debian/hello:1", "recipe.yaml"], in: dir.path, environment: environment)
         #expect(status == 0, "\(build.err.suffix(4000))")
         #expect(build.err.contains("Setting up hello"), "the apt step ran in the sandbox and its output streamed")
 
-        let (pulled, pull) = kilnWith(environment, ["pull", "\(registry.host)/debian/hello:1", "--output",
-                                                    "oci-layout:\(dir.path)/pulled"], in: dir.path)
+        let (pulled, pull) = kiln(["pull", "\(registry.host)/debian/hello:1", "--output",
+                                                    "oci-layout:\(dir.path)/pulled"], in: dir.path, environment: environment)
         #expect(pulled == 0, "\(pull.err)")
         try rootFromLayout(dir.path + "/pulled", tag: "1", into: dir.path + "/root")
         let output = OutputLines()
