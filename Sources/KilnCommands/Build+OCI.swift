@@ -43,20 +43,10 @@ extension Build {
         var records: [OCIBuildRecord] = []
         var failed = 0
         for path in recipes {
-            let recipe: ResolvedRecipe
-            let hash: String
-            do {
-                recipe = try loader.load(path)
-                hash = try RecipeHash.compute(recipe)
-            } catch let error as RecipeError {
-                throw context.report(error)
-            }
-            let buildID = newBuildID(recipe: recipe.name)
-            let journal = try Journal(directory: context.absolute(".kiln/runs"), buildID: buildID, recipe: recipe.name)
-            let progress = ProgressReporter(write: { context.err($0 + "\n") })
-            let pipelineContext = PipelineContext(buildID: buildID, journal: journal, progress: progress)
-            let trap = context.trapsSignals ? SignalTrap(context: pipelineContext) : nil
-            defer { trap?.remove() }
+            let run = try BuildRun(path: path, loader: loader, context: context)
+            defer { run.trap?.remove() }
+            let (recipe, hash, buildID, journal, progress, pipelineContext) =
+                (run.recipe, run.hash, run.buildID, run.journal, run.progress, run.pipelineContext)
             let layoutPath = context.absolute(output.map { String($0.dropFirst("oci-layout:".count)) } ?? "out/\(recipe.name)")
             progress.note("build \(buildID): \(recipe.name) \(recipe.version) → oci-layout:\(layoutPath)")
             let options = OCIBuildOptions(

@@ -124,20 +124,10 @@ public struct Build: ContextCommand {
         var results: [AMIBuildResult] = []
         var failed = 0
         for path in recipes {
-            let recipe: ResolvedRecipe
-            let hash: String
-            do {
-                recipe = try loader.load(path)
-                hash = try RecipeHash.compute(recipe)
-            } catch let error as RecipeError {
-                throw context.report(error)
-            }
-            let buildID = newBuildID(recipe: recipe.name)
-            let journal = try Journal(directory: context.absolute(".kiln/runs"), buildID: buildID, recipe: recipe.name)
-            let progress = ProgressReporter(write: { context.err($0 + "\n") })
-            let pipelineContext = PipelineContext(buildID: buildID, journal: journal, progress: progress)
-            let trap = context.trapsSignals ? SignalTrap(context: pipelineContext) : nil
-            defer { trap?.remove() }
+            let run = try BuildRun(path: path, loader: loader, context: context)
+            defer { run.trap?.remove() }
+            let (recipe, hash, buildID, journal, progress, pipelineContext) =
+                (run.recipe, run.hash, run.buildID, run.journal, run.progress, run.pipelineContext)
             progress.note("build \(buildID): \(recipe.name) \(recipe.version) in \(config.region) (journal \(journal.path))")
             var options = AMIBuildOptions(buildID: buildID, bucket: bucket, logsDirectory: context.absolute(".kiln/logs"),
                                           kilnVersion: Kiln.version)
@@ -192,5 +182,32 @@ extension Build {
             if gib > 0 { entry.sizeBytes = Int64(gib) << 30 }
         }
         return entry
+    }
+}
+
+/// What every build of one recipe starts with: the recipe loaded and hashed, a build ID, its journal,
+/// progress on standard error, the pipeline context, and (in the real process) the signal trap.
+struct BuildRun {
+    let recipe: ResolvedRecipe
+    let hash: String
+    let buildID: String
+    let journal: Journal
+    let progress: ProgressReporter
+    let pipelineContext: PipelineContext
+    let trap: SignalTrap?
+
+    /// Loads `path`; a recipe problem is reported and becomes the recipe exit code.
+    init(path: String, loader: RecipeLoader, context: CommandContext) throws {
+        do {
+            recipe = try loader.load(path)
+            hash = try RecipeHash.compute(recipe)
+        } catch let error as RecipeError {
+            throw context.report(error)
+        }
+        buildID = newBuildID(recipe: recipe.name)
+        journal = try Journal(directory: context.absolute(".kiln/runs"), buildID: buildID, recipe: recipe.name)
+        progress = ProgressReporter(write: { context.err($0 + "\n") })
+        pipelineContext = PipelineContext(buildID: buildID, journal: journal, progress: progress)
+        trap = context.trapsSignals ? SignalTrap(context: pipelineContext) : nil
     }
 }

@@ -80,6 +80,15 @@ extension ImageLayout {
     public func verifyBlob(_ descriptor: Descriptor) throws {
         let file = blobPath(descriptor.digest)
         guard FileManager.default.fileExists(atPath: file) else { throw OCIError.missingBlob(descriptor.digest.description) }
+        let (digest, size) = try Self.hashFile(file)
+        guard digest == descriptor.digest, size == descriptor.size else {
+            throw OCIError.digestMismatch("blob '\(file)'", expected: "\(descriptor.digest) (\(descriptor.size) bytes)",
+                                          actual: "\(digest) (\(size) bytes)")
+        }
+    }
+
+    /// The SHA-256 digest and size of a file, read in 1 MiB chunks (memory stays flat).
+    static func hashFile(_ file: String) throws -> (Digest, Int64) {
         let reader = try ChunkedFileReader(path: file)
         var hasher = SHA256()
         var size: Int64 = 0
@@ -89,11 +98,7 @@ extension ImageLayout {
             hasher.update(chunk)
             size += Int64(chunk.count)
         }
-        let digest = Digest(sha256: hasher.finalize())
-        guard digest == descriptor.digest, size == descriptor.size else {
-            throw OCIError.digestMismatch("blob '\(file)'", expected: "\(descriptor.digest) (\(descriptor.size) bytes)",
-                                          actual: "\(digest) (\(size) bytes)")
-        }
+        return (Digest(sha256: hasher.finalize()), size)
     }
 
     func readFile(_ relative: String) throws -> [UInt8] {

@@ -16,16 +16,7 @@ extension ImageLayout {
     /// error thrown, so the layout never holds a blob under a wrong name (image-layout.md, "Blobs").
     public func adoptBlob(fromTemporaryFile temp: String, expected: Descriptor) throws {
         do {
-            let reader = try ChunkedFileReader(path: temp)
-            var hasher = SHA256()
-            var size: Int64 = 0
-            while true {
-                let chunk = try reader.next()
-                if chunk.isEmpty { break }
-                hasher.update(chunk)
-                size += Int64(chunk.count)
-            }
-            let digest = Digest(sha256: hasher.finalize())
+            let (digest, size) = try Self.hashFile(temp)
             guard digest == expected.digest, size == expected.size else {
                 throw OCIError.digestMismatch("downloaded blob", expected: "\(expected.digest) (\(expected.size) bytes)",
                                               actual: "\(digest) (\(size) bytes)")

@@ -70,9 +70,7 @@ public final class BuildCache: @unchecked Sendable {
     }
 
     /// A fresh path for a layer being written; `commit` moves it into the store.
-    public func temporaryBlobPath() -> String {
-        store.path + "/blobs/sha256/.tmp-" + UUID().uuidString
-    }
+    public func temporaryBlobPath() -> String { store.temporaryBlobPath() }
 
     /// A fresh scratch directory under the cache (same file system as the store), for a build's root.
     /// It holds a `.kiln-pid` file, so a build killed before it could remove the directory is swept by

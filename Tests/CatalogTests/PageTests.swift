@@ -70,7 +70,7 @@ struct PageTests {
         let dir = try TempDirectory()
         let document = sampleCatalog()
         let page = try dir.write("index.html", PageRenderer.html(document))
-        let dom = try dumpDOM(chromium: chromium, page: page, profile: dir.path + "/profile")
+        let dom = try renderedDOM(chromium: chromium, page: page, profile: dir.path + "/profile")
         let expected = Set(document.current(target: .ami).flatMap { e in e.amis.map { [$0.key, $0.value] } })
         let links = matches(#"<a class="launch" data-region="([^"]+)" data-ami="([^"]+)" href="([^"]+)">"#, in: dom)
         #expect(Set(links.map { [$0[0], $0[1]] }) == expected)
@@ -84,21 +84,6 @@ struct PageTests {
     }
 }
 
-/// The DOM Chromium builds from a page (`--dump-dom`), standard output only.
-func dumpDOM(chromium: String, page: String, profile: String) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: chromium)
-    process.arguments = ["--headless", "--disable-gpu", "--no-sandbox", "--user-data-dir=\(profile)", "--dump-dom",
-                         URL(fileURLWithPath: page).absoluteString]
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0)
-    return String(decoding: data, as: UTF8.self)
-}
 
 /// The capture groups of every match of a pattern.
 func matches(_ pattern: String, in text: String) -> [[String]] {

@@ -7,24 +7,6 @@ import Catalog
 import EC2
 import Recipe
 
-/// Runs a command in-process with an environment (moto's keys, no retries) and a working directory.
-func catalogCommand(_ arguments: [String], in directory: String, environment: [String: String] = [:]) -> (Int32, Captured) {
-    let captured = Captured()
-    do {
-        var command = try Kiln.parseAsRoot(arguments)
-        guard let runnable = command as? ContextCommand else {
-            try command.run()
-            return (0, captured)
-        }
-        try runnable.run(context: captured.context(in: directory, environment: environment))
-        return (0, captured)
-    } catch {
-        let code = Kiln.exitCode(for: error).rawValue
-        if code != 0 { captured.context().err(Kiln.message(for: error) + "\n") }
-        return (code, captured)
-    }
-}
-
 /// moto's keys, and one attempt per request (moto answers calls it lacks with HTTP 500, which is retried otherwise).
 func motoEnvironment() -> [String: String] {
     ["AWS_ACCESS_KEY_ID": MotoServer.accessKeyID, "AWS_SECRET_ACCESS_KEY": MotoServer.secretAccessKey, "AWS_MAX_ATTEMPTS": "1",
@@ -97,7 +79,7 @@ struct GCCommandTests {
         let common = ["--endpoint-url", moto.url, "--region", "us-east-1", "--catalog", catalogPath]
 
         // A dry run names l1 and l3 in both regions and removes nothing.
-        let (dryCode, dry) = catalogCommand(["gc", "--keep", "1", "--dry-run", "--json", "lab"] + common, in: dir.path, environment: motoEnvironment())
+        let (dryCode, dry) = kiln(["gc", "--keep", "1", "--dry-run", "--json", "lab"] + common, in: dir.path, environment: motoEnvironment())
         #expect(dryCode == 0, "\(dry.err)")
         struct Output: Decodable {
             struct Removed: Decodable { var build: String; var region: String; var ami: String; var snapshots: [String] }
@@ -108,7 +90,7 @@ struct GCCommandTests {
         #expect(try factory.exists(ami: try #require(made["l1"]?["us-east-1"]?.ami), region: "us-east-1"))
         #expect(try CatalogStore(path: catalogPath).read() == document)
 
-        let (code, io) = catalogCommand(["gc", "--keep", "1", "lab"] + common, in: dir.path, environment: motoEnvironment())
+        let (code, io) = kiln(["gc", "--keep", "1", "lab"] + common, in: dir.path, environment: motoEnvironment())
         #expect(code == 0, "\(io.err)")
         for (id, regions) in made {
             let gone = id == "l1" || id == "l3"
@@ -125,7 +107,7 @@ struct GCCommandTests {
         #expect(after.images.first { $0.id == "l2" }?.current == true)
 
         // Again: nothing more to remove for lab; without names, other's older build goes too.
-        let (again, againIO) = catalogCommand(["gc", "--keep", "1", "--json"] + common, in: dir.path, environment: motoEnvironment())
+        let (again, againIO) = kiln(["gc", "--keep", "1", "--json"] + common, in: dir.path, environment: motoEnvironment())
         #expect(again == 0, "\(againIO.err)")
         let second = try JSONDecoder().decode(Output.self, from: Data(againIO.out.utf8))
         #expect(Set(second.removed.map(\.build)) == ["o1"])
@@ -137,13 +119,13 @@ struct GCCommandTests {
     func usage() throws {
         let dir = try TempDir()
         try dir.write("images/catalog.json", "{\"format\": 1, \"images\": []}")
-        let (code, io) = catalogCommand(["gc", "--keep", "1", "nope"], in: dir.path)
+        let (code, io) = kiln(["gc", "--keep", "1", "nope"], in: dir.path)
         #expect(code == 64)
         #expect(io.err.contains("not in images/catalog.json: nope"))
-        let (negative, _) = catalogCommand(["gc", "--keep", "-1"], in: dir.path)
+        let (negative, _) = kiln(["gc", "--keep", "-1"], in: dir.path)
         #expect(negative == 64)
         // Nothing to remove: no AWS call, no region needed.
-        let (empty, emptyIO) = catalogCommand(["gc", "--keep", "1"], in: dir.path)
+        let (empty, emptyIO) = kiln(["gc", "--keep", "1"], in: dir.path)
         #expect(empty == 0, "\(emptyIO.err)")
     }
 }

@@ -38,7 +38,7 @@ private struct PlanOutput: Decodable {
 }
 
 private func plan(_ dir: TempDir, _ extra: [String] = [], environment: [String: String] = [:]) throws -> PlanOutput {
-    let (code, io) = catalogCommand(["plan", "--json"] + extra, in: dir.path, environment: environment)
+    let (code, io) = kiln(["plan", "--json"] + extra, in: dir.path, environment: environment)
     #expect(code == 0, "\(io.err)")
     return try JSONDecoder().decode(PlanOutput.self, from: Data(io.out.utf8))
 }
@@ -98,7 +98,7 @@ struct PlanSinceTests {
     @Test("an unknown revision is a usage error that says what git said")
     func unknownRevision() throws {
         let dir = try repository()
-        let (code, io) = catalogCommand(["plan", "--since", "no-such-ref"], in: dir.path)
+        let (code, io) = kiln(["plan", "--since", "no-such-ref"], in: dir.path)
         #expect(code == 64)
         #expect(io.err.contains("--since: git diff"), "\(io.err)")
     }

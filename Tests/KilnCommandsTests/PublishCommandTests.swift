@@ -46,7 +46,7 @@ struct PublishCommandTests {
         let aws = ["--endpoint-url", moto.url, "--region", "us-east-1"]
 
         // Build: the catalog gets the build as its current entry.
-        let (buildCode, build) = catalogCommand(["build", "--target", "ami", "--json", "--bucket", unique("kiln-logs"),
+        let (buildCode, build) = kiln(["build", "--target", "ami", "--json", "--bucket", unique("kiln-logs"),
                                                  "recipes/\(name).yaml"] + aws, in: dir.path, environment: environment)
         #expect(buildCode == 0, "\(build.err)")
         struct Built: Decodable { var buildID: String; var hash: String; var amis: [String: String]; var baseAMI: String }
@@ -64,7 +64,7 @@ struct PublishCommandTests {
         #expect(entry.contents.params["tool_version"] == "1.2.3")
         #expect(entry.kilnVersion == Kiln.version)
         // kiln plan now sees the recipe as built.
-        let (_, plan) = catalogCommand(["plan", "--json", "recipes"], in: dir.path)
+        let (_, plan) = kiln(["plan", "--json", "recipes"], in: dir.path)
         struct Plan: Decodable { var changed: [String] }
         #expect(try JSONDecoder().decode(Plan.self, from: Data(plan.out.utf8)).changed == [], "\(plan.out)")
 
@@ -72,7 +72,7 @@ struct PublishCommandTests {
         let west = try factory.ec2.inRegion("us-west-2")
         let westAMI = try #require(built.amis["us-west-2"])
         try west.modifyImageAttribute(imageID: westAMI, launchPermission: LaunchPermissionModifications(remove: [LaunchPermission(group: "all")]))
-        let (notReadyCode, notReady) = catalogCommand(["publish", "--json"] + aws, in: dir.path, environment: environment)
+        let (notReadyCode, notReady) = kiln(["publish", "--json"] + aws, in: dir.path, environment: environment)
         #expect(notReadyCode == 1)
         #expect(notReady.err.contains("\(westAMI) in us-west-2 is not ready: not shared yet with public"), "\(notReady.err)")
         let westSSM = try SSMClient(config: MotoScope.config(region: "us-west-2"))
@@ -80,7 +80,7 @@ struct PublishCommandTests {
 
         // Shared again: every region gets both parameters, as aws:ec2:image.
         try west.modifyImageAttribute(imageID: westAMI, launchPermission: LaunchPermissionModifications(add: [LaunchPermission(group: "all")]))
-        let (code, io) = catalogCommand(["publish", "--json"] + aws, in: dir.path, environment: environment)
+        let (code, io) = kiln(["publish", "--json"] + aws, in: dir.path, environment: environment)
         #expect(code == 0, "\(io.err)")
         struct Published: Decodable {
             struct Parameter: Decodable { var region: String; var name: String; var value: String; var written: Bool }
@@ -127,10 +127,10 @@ struct PublishCommandTests {
             files: [{src: files/motd, dest: /etc/motd}]
         """)
         let common = ["build", "--target", "oci", "--json", "--cache-dir", dir.path + "/cache", "r.yaml"]
-        let (skipped, skippedIO) = catalogCommand(common + ["--no-catalog"], in: dir.path, environment: ["SOURCE_DATE_EPOCH": "1700000000"])
+        let (skipped, skippedIO) = kiln(common + ["--no-catalog"], in: dir.path, environment: ["SOURCE_DATE_EPOCH": "1700000000"])
         #expect(skipped == 0, "\(skippedIO.err)")
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/images/catalog.json"))
-        let (code, io) = catalogCommand(common, in: dir.path, environment: ["SOURCE_DATE_EPOCH": "1700000000"])
+        let (code, io) = kiln(common, in: dir.path, environment: ["SOURCE_DATE_EPOCH": "1700000000"])
         #expect(code == 0, "\(io.err)")
         struct Record: Decodable {
             struct Build: Decodable { var manifestDigest: String; var size: Int64; var tag: String; var base: String }
@@ -147,7 +147,7 @@ struct PublishCommandTests {
         #expect(entry.base.digest == record.build.base)
         #expect(entry.contents.params == ["motd_version": "7"])
         // plan: the recipe is built.
-        let (_, plan) = catalogCommand(["plan", "--json", "r.yaml"], in: dir.path)
+        let (_, plan) = kiln(["plan", "--json", "r.yaml"], in: dir.path)
         struct Plan: Decodable { var changed: [String] }
         #expect(try JSONDecoder().decode(Plan.self, from: Data(plan.out.utf8)).changed == [], "\(plan.out)")
     }
@@ -163,7 +163,7 @@ struct PublishCommandTests {
         let root = dir.path
         DispatchQueue.concurrentPerform(iterations: 2) { index in
             let name = index == 0 ? "one" : "two"
-            let (code, io) = catalogCommand(["build", "--target", "oci", "--cache-dir", root + "/cache-\(name)",
+            let (code, io) = kiln(["build", "--target", "oci", "--cache-dir", root + "/cache-\(name)",
                                              "--output", "oci-layout:\(root)/out-\(name)", "\(name).yaml"], in: root)
             if code != 0 { results.add("\(name): \(io.err)") }
         }
@@ -177,11 +177,11 @@ struct PublishCommandTests {
     func emptyCatalog() throws {
         let dir = try TempDir()
         try dir.write("images/catalog.json", "{\"format\": 1, \"images\": []}")
-        let (dryCode, dry) = catalogCommand(["publish", "--dry-run"], in: dir.path)
+        let (dryCode, dry) = kiln(["publish", "--dry-run"], in: dir.path)
         #expect(dryCode == 0, "\(dry.err)")
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/images/index.html"))
         #expect(dry.out.contains("would write images/index.html"))
-        let (code, io) = catalogCommand(["publish"], in: dir.path)
+        let (code, io) = kiln(["publish"], in: dir.path)
         #expect(code == 0, "\(io.err)")
         let html = try String(contentsOfFile: dir.path + "/images/index.html", encoding: .utf8)
         #expect(html.contains("No image has been published yet"))
@@ -197,10 +197,10 @@ struct PublishCommandTests {
         built.oci = CatalogEntry.OCIImage(repository: "ghcr.io/x/tools", digest: "sha256:" + String(repeating: "e", count: 64), tags: ["1"])
         job.record(built)
         try CatalogStore(path: dir.path + "/results/job/out/catalog.json").update { $0 = job }
-        let (dryCode, dry) = catalogCommand(["publish", "--dry-run", "--merge", "results/job/out/catalog.json"], in: dir.path)
+        let (dryCode, dry) = kiln(["publish", "--dry-run", "--merge", "results/job/out/catalog.json"], in: dir.path)
         #expect(dryCode == 0, "\(dry.err)")
         #expect(try CatalogStore(path: dir.path + "/images/catalog.json").read().images.isEmpty)
-        let (code, io) = catalogCommand(["publish", "--merge", "results/job/out/catalog.json"], in: dir.path)
+        let (code, io) = kiln(["publish", "--merge", "results/job/out/catalog.json"], in: dir.path)
         #expect(code == 0, "\(io.err)")
         #expect(io.err.contains("merged 1 build into images/catalog.json"))
         #expect(try CatalogStore(path: dir.path + "/images/catalog.json").read().current(target: .oci).map(\.id) == ["tools-1"])
@@ -218,21 +218,6 @@ struct PublishCommandTests {
     }
 }
 
-/// The DOM headless Chromium builds from a page (`--dump-dom`; standard output only).
-func renderedDOM(chromium: String, page: String, profile: String) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: chromium)
-    process.arguments = ["--headless", "--disable-gpu", "--no-sandbox", "--user-data-dir=\(profile)", "--dump-dom",
-                         URL(fileURLWithPath: page).absoluteString]
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0, "chromium --dump-dom exited \(process.terminationStatus)")
-    return String(decoding: data, as: UTF8.self)
-}
 
 /// The capture groups of every match of a pattern.
 func domMatches(_ pattern: String, in text: String) -> [[String]] {

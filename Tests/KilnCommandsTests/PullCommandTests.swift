@@ -1,84 +1,10 @@
 import ArgumentParser
 import Foundation
+import KilnTestSupport
 import Testing
 @testable import KilnCommands
-// KilnCommandsTests declares only KilnCommands and Recipe; OCI and OCIRegistry are reached through
-// KilnCommands (SwiftPM builds them first and puts them on the module path).
 import OCI
 import OCIRegistry
-
-/// An open docker-registry (no authentication) on a free loopback port for the command's end-to-end
-/// test (KilnTestSupport's RegistryServer is not a dependency of this target).
-private final class OpenRegistry {
-    let process = Process()
-    let directory: TempDir
-    let host: String
-
-    init() throws {
-        directory = try TempDir()
-        let port = try Self.freePort()
-        host = "127.0.0.1:\(port)"
-        let config = try directory.write("config.yml", """
-        version: 0.1
-        log:
-          level: error
-          accesslog:
-            disabled: true
-        storage:
-          filesystem:
-            rootdirectory: \(directory.path)/storage
-        http:
-          addr: 127.0.0.1:\(port)
-
-        """)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
-        process.arguments = ["serve", config]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(30)
-        while !Self.answers(port) {
-            guard process.isRunning, Date() < deadline else {
-                kill(process.processIdentifier, SIGKILL)
-                throw ValidationError("docker-registry did not start on \(host)")
-            }
-            usleep(50_000)
-        }
-    }
-
-    deinit {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        guard ok else { throw ValidationError("no free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    static func answers(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
-    }
-}
 
 @Suite("kiln pull", .serialized)
 struct PullCommandTests {
@@ -107,7 +33,8 @@ struct PullCommandTests {
 
     @Test("pulls an image from a registry into an OCI layout and prints its digest; --json prints a record")
     func pulls() throws {
-        let registry = try OpenRegistry()
+        let registry = try RegistryServer(password: nil)
+        defer { registry.stop() }
         let work = try TempDir()
         // An image pushed with the library: one small layer (any bytes do for a registry) and a config.
         let source = try ImageLayout.create(at: work.path + "/source")
