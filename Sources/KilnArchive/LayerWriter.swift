@@ -195,22 +195,12 @@ public final class LayerWriter {
     public func addFile(path: String, fromFileAt source: String, mode: UInt32 = 0o644, uid: Int = 0, gid: Int = 0,
                         mtime: Int64 = 0) throws {
         let name = try entryName(path, directory: false)
-        let fd = open(source, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw KilnArchiveError.system("open", errno: errno, path: source, hint: "check that the file exists and is readable")
-        }
+        let (fd, size) = try openRegularFile(source)
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            throw KilnArchiveError.system("fstat", errno: errno, path: source, hint: "check the file")
-        }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw KilnArchiveError.invalidArgument("'\(source)' is not a regular file")
-        }
         let entry = try makeEntry(name: name, type: fileTypeRegular, mode: mode, uid: uid, gid: gid, mtime: mtime)
-        archive_entry_set_size(entry.pointer, la_int64_t(info.st_size))
+        archive_entry_set_size(entry.pointer, la_int64_t(size))
         try writeHeader(entry, name: name)
-        try copyContents(of: fd, size: Int64(info.st_size), source: source, name: name)
+        try copyContents(of: fd, size: size, source: source, name: name)
     }
 
     /// Adds a directory; its entry is named with a trailing `/`.

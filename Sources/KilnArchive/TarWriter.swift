@@ -87,19 +87,8 @@ public final class TarWriter {
     /// The source's own metadata is ignored; the entry gets exactly `mode`, `uid`, `gid` and `mtime`.
     public func addFile(path: String, fromFileAt source: String, mode: UInt32 = 0o644, uid: Int = 0, gid: Int = 0,
                         mtime: Int64 = 0) throws {
-        let fd = open(source, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw KilnArchiveError.system("open", errno: errno, path: source, hint: "check that the file exists and is readable")
-        }
+        let (fd, size) = try openRegularFile(source)
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            throw KilnArchiveError.system("fstat", errno: errno, path: source, hint: "check the file")
-        }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw KilnArchiveError.invalidArgument("'\(source)' is not a regular file; add directories and links with their own methods")
-        }
-        let size = Int64(info.st_size)
         let entry = try makeEntry(path: path, type: kiln_ae_ifreg(), mode: mode, uid: uid, gid: gid, mtime: mtime)
         archive_entry_set_size(entry.pointer, la_int64_t(size))
         try writeHeader(entry, path: path)
@@ -174,4 +163,24 @@ public final class TarWriter {
         try check(archive_write_header(handle.pointer, entry.pointer), "archive_write_header", handle.pointer,
                   subject: "'\(path)' in '\(outputPath)'", hint: "check the entry's path and metadata and free disk space")
     }
+}
+
+/// Opens `source` for reading and checks that it is a regular file; returns the descriptor (the caller
+/// closes it) and the file's size.
+func openRegularFile(_ source: String) throws -> (fd: Int32, size: Int64) {
+    let fd = open(source, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else {
+        throw KilnArchiveError.system("open", errno: errno, path: source, hint: "check that the file exists and is readable")
+    }
+    var info = stat()
+    guard fstat(fd, &info) == 0 else {
+        let code = errno
+        close(fd)
+        throw KilnArchiveError.system("fstat", errno: code, path: source, hint: "check the file")
+    }
+    guard (info.st_mode & S_IFMT) == S_IFREG else {
+        close(fd)
+        throw KilnArchiveError.invalidArgument("'\(source)' is not a regular file; add directories and links with their own methods")
+    }
+    return (fd, Int64(info.st_size))
 }
