@@ -145,8 +145,9 @@ struct StepLayerWriter {
     func writeEntries(_ entries: [Entry], to writer: LayerWriter) throws {
         var byPath: [String: Entry] = [:]
         for entry in entries { byPath[entry.path] = entry }
-        for path in byPath.keys.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
-            switch byPath[path]! {
+        let sorted = byPath.sorted { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }
+        for (_, entry) in sorted {
+            switch entry {
             case let .directory(path, mode, uid, gid, mtime):
                 try writer.addDirectory(path: path, mode: mode, uid: uid, gid: gid, mtime: mtime)
             case let .file(path, source, mode, uid, gid, mtime):
