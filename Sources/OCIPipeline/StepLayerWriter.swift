@@ -114,7 +114,7 @@ struct StepLayerWriter {
             }
             if (info.st_mode & S_IFMT) == S_IFDIR {
                 entries.append(.directory(path: dest, mode: 0o755, uid: uid, gid: gid, mtime: mtime(info)))
-                for child in (FileManager.default.subpaths(atPath: local.absolutePath) ?? []).sorted() {
+                for child in LocalTree.subpaths(local.absolutePath).sorted() {
                     let absolute = local.absolutePath + "/" + child
                     var childInfo = stat()
                     guard lstat(absolute, &childInfo) == 0 else { continue }
@@ -123,7 +123,7 @@ struct StepLayerWriter {
                     case S_IFDIR:
                         entries.append(.directory(path: path, mode: 0o755, uid: uid, gid: gid, mtime: mtime(childInfo)))
                     case S_IFLNK:
-                        let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: absolute)) ?? ""
+                        let target = LocalTree.symlinkTarget(absolute) ?? ""
                         entries.append(.symlink(path: path, target: target, uid: uid, gid: gid, mtime: mtime(childInfo)))
                     case S_IFREG:
                         entries.append(.file(path: path, source: absolute, mode: explicitMode ?? defaultMode(childInfo),
@@ -219,7 +219,7 @@ struct StepLayerWriter {
     }
 
     func chownTree(_ path: String, uid: Int, gid: Int) throws {
-        let paths = [path] + (FileManager.default.subpaths(atPath: path) ?? []).map { path + "/" + $0 }
+        let paths = [path] + LocalTree.subpaths(path).map { path + "/" + $0 }
         for p in paths where lchown(p, uid_t(uid), gid_t(gid)) != 0 {
             throw OCIBuildError.io("lchown", p, String(cString: strerror(errno)))
         }

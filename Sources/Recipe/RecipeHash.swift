@@ -41,13 +41,7 @@ public enum RecipeHash {
         var entries: [String] = []
         for file in recipe.localFiles {
             for (relative, absolute) in try expand(file) {
-                let executable = FileManager.default.isExecutableFile(atPath: absolute)
-                if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: absolute) {
-                    entries.append("\(file.recipe)/\(relative) symlink \(target)")
-                    continue
-                }
-                let digest = try SHA256.hash(fileAt: absolute)
-                entries.append("\(file.recipe)/\(relative) \(executable ? "755" : "644") \(digest.hex)")
+                entries.append("\(file.recipe)/\(relative) \(try describeFile(absolute))")
             }
         }
         return entries.sorted()
@@ -61,12 +55,12 @@ public enum RecipeHash {
                               "'\(file.relativePath)' disappeared while the recipe was read")
         }
         guard isDirectory.boolValue else { return [(file.relativePath, file.absolutePath)] }
-        let children = (FileManager.default.subpaths(atPath: file.absolutePath) ?? []).sorted()
+        let children = LocalTree.subpaths(file.absolutePath).sorted()
         return children.compactMap { child in
-            let absolute = (file.absolutePath as NSString).appendingPathComponent(child)
-            var childIsDirectory: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: absolute, isDirectory: &childIsDirectory)
-            return childIsDirectory.boolValue ? nil : ((file.relativePath as NSString).appendingPathComponent(child), absolute)
+            let absolute = file.absolutePath + "/" + child
+            var info = stat()
+            let isDirectory = stat(absolute, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+            return isDirectory ? nil : ((file.relativePath as NSString).appendingPathComponent(child), absolute)
         }
     }
 }
@@ -91,14 +85,59 @@ extension RecipeHash {
         for path in paths {
             let file = try UserDataRenderer.localFile(recipe: step.recipe, path: path, in: recipe)
             for (relative, absolute) in try expand(file) {
-                if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: absolute) {
-                    hasher.update("file \(relative) symlink \(target)\n")
-                    continue
-                }
-                let executable = FileManager.default.isExecutableFile(atPath: absolute)
-                hasher.update("file \(relative) \(executable ? "755" : "644") \(try SHA256.hash(fileAt: absolute).hex)\n")
+                hasher.update("file \(relative) \(try describeFile(absolute))\n")
             }
         }
         return "sha256:" + hasher.finalize().hex
+    }
+}
+
+extension RecipeHash {
+    /// What the hash records of one local file: `symlink TARGET`, or its executable bit and sha256.
+    static func describeFile(_ absolute: String) throws -> String {
+        if let target = LocalTree.symlinkTarget(absolute) { return "symlink \(target)" }
+        let executable = FileManager.default.isExecutableFile(atPath: absolute)
+        return "\(executable ? "755" : "644") \(try SHA256.hash(fileAt: absolute).hex)"
+    }
+}
+
+/// Walks local file trees with plain system calls: a recipe may copy tens of thousands of files, and
+/// Foundation's per-path objects (and an error object per non-link) cost memory that stays resident.
+public enum LocalTree {
+    /// Every path below `root`, relative to it, directories before their contents, in directory order
+    /// (sort it for a stable order); symbolic links to directories are listed, not entered.
+    public static func subpaths(_ root: String) -> [String] {
+        var paths: [String] = []
+        func walk(_ directory: String, _ prefix: String) {
+            guard let handle = opendir(directory) else { return }
+            var names: [String] = []
+            while let entry = readdir(handle) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+                }
+                if name != "." && name != ".." { names.append(name) }
+            }
+            closedir(handle)
+            for name in names {
+                let relative = prefix.isEmpty ? name : prefix + "/" + name
+                paths.append(relative)
+                var info = stat()
+                if lstat(directory + "/" + name, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+                    walk(directory + "/" + name, relative)
+                }
+            }
+        }
+        walk(root, "")
+        return paths
+    }
+
+    /// The target of the symbolic link at `path`, or nil when it is not one.
+    public static func symlinkTarget(_ path: String) -> String? {
+        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = buffer.withUnsafeMutableBufferPointer { pointer in
+            pointer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: pointer.count) { readlink(path, $0, pointer.count - 1) }
+        }
+        guard count >= 0 else { return nil }
+        return String(decoding: buffer[..<count], as: UTF8.self)
     }
 }
