@@ -92,18 +92,19 @@ struct BaseResolver {
                                  rootfs: .init(diffIDs: []))
         let history = [ImageConfig.History(created: OCIBuilder.timestamp(epoch), createdBy: "kiln \(description)")]
         // Cached even under --no-cache: that re-runs the recipe's steps, not the making of its base.
-        if let layer = cache.lookup("bases", key: key) {
-            return BaseImage(layers: [layer], config: config, history: history, identity: layer.digest, description: description)
+        func cached() -> BaseImage? {
+            cache.lookup("bases", key: key).map {
+                BaseImage(layers: [$0], config: config, history: history, identity: $0.digest, description: description)
+            }
         }
+        if let hit = cached() { return hit }
         // One debootstrap per base at a time: a second build of the same base waits, then finds it cached.
         let lock = try FileLock(path: cache.root + "/bases/" + key.replacingOccurrences(of: "sha256:", with: "") + ".lock")
         defer { lock.unlock() }
         if lock.waited {
             context.progress.note("waiting for another build that is making the same debootstrap base")
         }
-        if let layer = cache.lookup("bases", key: key) {
-            return BaseImage(layers: [layer], config: config, history: history, identity: layer.digest, description: description)
-        }
+        if let hit = cached() { return hit }
         guard let program = Self.findProgram(options.debootstrap) else {
             throw OCIBuildError.base("'\(options.debootstrap)' was not found; install it with `apt-get install debootstrap` (a debootstrap base needs it and root)")
         }

@@ -185,8 +185,7 @@ public final class OCIBuilder: @unchecked Sendable {
         }
 
         // The image: config, manifest, layout.
-        let plan = try LayerPlan.make(recipe, hash: fullHash)
-        let config = try Self.imageConfig(recipe: recipe, plan: plan, base: base, env: env, layers: layers,
+        let config = try Self.imageConfig(recipe: recipe, hash: fullHash, base: base, env: env, layers: layers,
                                           history: history, platform: platform, epoch: epoch)
         let layout = try Self.openOrCreateLayout(options.output)
         var descriptors: [Descriptor] = []
@@ -233,7 +232,7 @@ public final class OCIBuilder: @unchecked Sendable {
         return formatter.string(from: epoch.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? Date())
     }
 
-    static func imageConfig(recipe: ResolvedRecipe, plan: LayerPlan, base: BaseImage, env: [String], layers: [CachedLayer],
+    static func imageConfig(recipe: ResolvedRecipe, hash: String, base: BaseImage, env: [String], layers: [CachedLayer],
                             history: [ImageConfig.History], platform: Platform, epoch: Int64?) throws -> ImageConfig {
         var execution = base.config?.config ?? ImageConfig.ExecutionConfig()
         execution.env = env
@@ -241,17 +240,12 @@ public final class OCIBuilder: @unchecked Sendable {
         if let workdir = recipe.oci.workdir { execution.workingDir = workdir }
         if let entrypoint = recipe.oci.entrypoint { execution.entrypoint = entrypoint; execution.cmd = nil }
         if let cmd = recipe.oci.cmd { execution.cmd = cmd }
-        if let ports = plan.config["ExposedPorts"] {
+        if recipe.oci.ports != nil {
             var exposed = execution.exposedPorts ?? [:]
-            for port in ports { exposed[port] = EmptyObject() }
+            for port in LayerPlan.exposedPorts(recipe) { exposed[port] = EmptyObject() }
             execution.exposedPorts = exposed
         }
-        var labels = execution.labels ?? [:]
-        for line in plan.config["Labels"] ?? [] {
-            guard let eq = line.firstIndex(of: "=") else { continue }
-            labels[String(line[..<eq])] = String(line[line.index(after: eq)...])
-        }
-        execution.labels = labels
+        execution.labels = (execution.labels ?? [:]).merging(LayerPlan.imageLabels(recipe, hash: hash)) { _, new in new }
         let diffIDs = try layers.map { try Digest(parsing: $0.diffID) }
         return ImageConfig(architecture: platform.architecture, os: platform.os, config: execution,
                            rootfs: .init(diffIDs: diffIDs), history: history, created: timestamp(epoch),

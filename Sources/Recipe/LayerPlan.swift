@@ -77,16 +77,27 @@ public struct LayerPlan: Sendable, Encodable {
         if let workdir = recipe.oci.workdir { config["WorkingDir"] = [workdir] }
         if let entrypoint = recipe.oci.entrypoint { config["Entrypoint"] = entrypoint }
         if let cmd = recipe.oci.cmd { config["Cmd"] = cmd }
-        if let ports = recipe.oci.ports { config["ExposedPorts"] = ports.map { $0.contains("/") ? $0 : $0 + "/tcp" } }
+        if recipe.oci.ports != nil { config["ExposedPorts"] = exposedPorts(recipe) }
+        let labels = imageLabels(recipe, hash: hash)
+        config["Labels"] = labels.keys.sorted().map { "\($0)=\(labels[$0] ?? "")" }
+        return LayerPlan(recipe: recipe.name, version: recipe.version, hash: hash,
+                         platform: "linux/\(recipe.arch.rawValue)", base: describe(base), entries: entries,
+                         config: config, tests: recipe.tests(for: .oci).map(\.run))
+    }
+
+    /// The image's labels: the recipe's own, plus its title, version, description and recipe hash.
+    public static func imageLabels(_ recipe: ResolvedRecipe, hash: String) -> [String: String] {
         var labels = recipe.oci.labels ?? [:]
         labels["org.opencontainers.image.title"] = recipe.name
         labels["org.opencontainers.image.version"] = recipe.version
         if let description = recipe.description { labels["org.opencontainers.image.description"] = description }
         labels["dev.kiln.recipe-hash"] = hash
-        config["Labels"] = labels.keys.sorted().map { "\($0)=\(labels[$0] ?? "")" }
-        return LayerPlan(recipe: recipe.name, version: recipe.version, hash: hash,
-                         platform: "linux/\(recipe.arch.rawValue)", base: describe(base), entries: entries,
-                         config: config, tests: recipe.tests(for: .oci).map(\.run))
+        return labels
+    }
+
+    /// The recipe's exposed ports as the image config names them (`8888` becomes `8888/tcp`).
+    public static func exposedPorts(_ recipe: ResolvedRecipe) -> [String] {
+        (recipe.oci.ports ?? []).map { $0.contains("/") ? $0 : $0 + "/tcp" }
     }
 
     static func describe(_ base: OCIBase) -> String {
