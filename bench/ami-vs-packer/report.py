@@ -12,6 +12,9 @@ import re
 import statistics
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from docsection import write_section  # noqa: E402
+
 HEADING = "## AMI build: kiln vs Packer 1.6.6 (amazon-ebs) on moto"
 TARGET = ("the AMI job on moto: no more API requests than Packer 1.6.6 spends on the same job, excluding "
           "the requests for the result record Packer cannot read at all")
@@ -253,13 +256,4 @@ if os.path.exists(notes_path):
 section = "\n".join(lines)
 print(section)
 
-text = open(doc_path).read() if os.path.exists(doc_path) else "# Benchmarks\n"
-start = text.find(HEADING + "\n")
-if start < 0:
-    text = text.rstrip("\n") + "\n\n" + section
-else:
-    following = re.search(r"^## ", text[start + len(HEADING):], re.M)
-    end = start + len(HEADING) + following.start() if following else len(text)
-    text = text[:start] + section + ("\n" + text[end:] if following else "")
-with open(doc_path, "w") as f:
-    f.write(text.rstrip("\n") + "\n")
+write_section(doc_path, HEADING, section)
